@@ -1,0 +1,57 @@
+namespace OrleansServe.Grains;
+
+/// <summary>What a device is: its grain key, kind ("cpu" or "cuda"), name and memory budget for resident models.</summary>
+[GenerateSerializer, Immutable, Alias("orleansserve.DeviceDescription")]
+public sealed record DeviceDescription(
+    [property: Id(0)] string Key,
+    [property: Id(1)] string Kind,
+    [property: Id(2)] string Name,
+    [property: Id(3)] string Silo,
+    [property: Id(4)] long MemoryBudgetBytes);
+
+/// <summary>A model resident on a device.</summary>
+[GenerateSerializer, Immutable, Alias("orleansserve.Residency")]
+public sealed record Residency(
+    [property: Id(0)] string Model,
+    [property: Id(1)] long Bytes,
+    [property: Id(2)] int InFlightBatches);
+
+/// <summary>A device's current residency and load.</summary>
+[GenerateSerializer, Immutable, Alias("orleansserve.DeviceStatus")]
+public sealed record DeviceStatus(
+    [property: Id(0)] DeviceDescription Description,
+    [property: Id(1)] long UsedBytes,
+    [property: Id(2)] Residency[] Resident,
+    [property: Id(3)] long SwapIns,
+    [property: Id(4)] long Evictions,
+    [property: Id(5)] int InFlightBatches);
+
+/// <summary>A batch of stacked inputs for one model, to run on a device.</summary>
+[GenerateSerializer, Immutable, Alias("orleansserve.ExecutionBatch")]
+public sealed record ExecutionBatch(
+    [property: Id(0)] string Model,
+    [property: Id(1)] Tensor[] Inputs,
+    [property: Id(2)] string[] Outputs);
+
+/// <summary>The outputs of a batch and where its time went.</summary>
+[GenerateSerializer, Immutable, Alias("orleansserve.ExecutionResult")]
+public sealed record ExecutionResult(
+    [property: Id(0)] Tensor[] Outputs,
+    [property: Id(1)] long ComputeInputNs,
+    [property: Id(2)] long ComputeInferNs,
+    [property: Id(3)] long ComputeOutputNs,
+    [property: Id(4)] bool SwappedIn);
+
+/// <summary>Which models a device serves, and at which batch size. A plan is data: the planner issue plugs in here.</summary>
+[GenerateSerializer, Immutable, Alias("orleansserve.DeviceAssignment")]
+public sealed record DeviceAssignment(
+    [property: Id(0)] string DeviceKey,
+    [property: Id(1)] int PartitionPercent,
+    [property: Id(2)] string[] Models,
+    [property: Id(3)] int[] BatchSizes);
+
+/// <summary>The current placement of models on devices.</summary>
+[GenerateSerializer, Immutable, Alias("orleansserve.Plan")]
+public sealed record Plan(
+    [property: Id(0)] long Version,
+    [property: Id(1)] DeviceAssignment[] Assignments);

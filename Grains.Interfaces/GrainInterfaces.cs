@@ -1,0 +1,109 @@
+namespace OrleansServe.Grains;
+
+/// <summary>A model (key: model name). Activates with its weights in host memory and batches its requests.</summary>
+[Alias("orleansserve.IModelGrain")]
+public interface IModelGrain : IGrainWithStringKey
+{
+    /// <summary>Reads the model from the repository into host memory and places it on a device.</summary>
+    [Alias("Load")]
+    Task<ModelStatus> LoadAsync();
+
+    /// <summary>Stops serving, releases host memory and device residency.</summary>
+    [Alias("Unload")]
+    Task<ModelStatus> UnloadAsync();
+
+    /// <summary>The model's state in the repository.</summary>
+    [Alias("GetStatus")]
+    Task<ModelStatus> GetStatusAsync();
+
+    /// <summary>Inputs, outputs and serving configuration; throws <see cref="InferenceException"/> when not loaded.</summary>
+    [Alias("GetMetadata")]
+    Task<ModelMetadata> GetMetadataAsync();
+
+    /// <summary>Runs one request, batched with others; throws <see cref="InferenceException"/> on refusal.</summary>
+    [Alias("Infer")]
+    Task<InferenceResponse> InferAsync(InferenceRequest request);
+
+    /// <summary>Success, failure, queue and compute figures since activation.</summary>
+    [Alias("GetStatistics")]
+    Task<ModelStatistics> GetStatisticsAsync();
+}
+
+/// <summary>A device (a GPU, or the CPU device of a silo without one), pinned to the silo that owns it.</summary>
+[Alias("orleansserve.IGpuGrain")]
+public interface IGpuGrain : IGrainWithStringKey
+{
+    /// <summary>What the device is.</summary>
+    [Alias("Describe")]
+    Task<DeviceDescription> DescribeAsync();
+
+    /// <summary>Resident models, memory in use and swap figures.</summary>
+    [Alias("GetStatus")]
+    Task<DeviceStatus> GetStatusAsync();
+
+    /// <summary>Makes a model resident (swap-in) if it is not; a no-op when it is.</summary>
+    [Alias("EnsureResident")]
+    Task EnsureResidentAsync(string model);
+
+    /// <summary>Runs a batch, swapping the model in first when it is not resident.</summary>
+    [Alias("Execute")]
+    Task<ExecutionResult> ExecuteAsync(ExecutionBatch batch);
+
+    /// <summary>Drops a model's residency (nothing is copied back: the host copy stays).</summary>
+    [Alias("Evict")]
+    Task EvictAsync(string model);
+}
+
+/// <summary>The cluster's scheduler (singleton, key "default"): knows devices and models and owns the plan.</summary>
+[Alias("orleansserve.ISchedulerGrain")]
+public interface ISchedulerGrain : IGrainWithStringKey
+{
+    /// <summary>A silo announces one of its devices.</summary>
+    [Alias("RegisterDevice")]
+    Task RegisterDeviceAsync(DeviceDescription device);
+
+    /// <summary>A silo withdraws a device (shutdown).</summary>
+    [Alias("UnregisterDevice")]
+    Task UnregisterDeviceAsync(string deviceKey);
+
+    /// <summary>Places a model and returns the key of the device that serves it.</summary>
+    [Alias("PlaceModel")]
+    Task<string> PlaceModelAsync(string model, long bytes);
+
+    /// <summary>Removes a model from the plan.</summary>
+    [Alias("RemoveModel")]
+    Task RemoveModelAsync(string model);
+
+    /// <summary>The current plan.</summary>
+    [Alias("GetPlan")]
+    Task<Plan> GetPlanAsync();
+
+    /// <summary>Registered devices.</summary>
+    [Alias("GetDevices")]
+    Task<DeviceDescription[]> GetDevicesAsync();
+}
+
+/// <summary>The model repository (singleton, key "default"): the index and load/unload of models.</summary>
+[Alias("orleansserve.IRepositoryGrain")]
+public interface IRepositoryGrain : IGrainWithStringKey
+{
+    /// <summary>Every model in the repository folder with its state.</summary>
+    [Alias("Index")]
+    Task<ModelStatus[]> IndexAsync();
+
+    /// <summary>Loads (or reloads) a model; the status says whether it is ready or why not.</summary>
+    [Alias("Load")]
+    Task<ModelStatus> LoadAsync(string model);
+
+    /// <summary>Unloads a model.</summary>
+    [Alias("Unload")]
+    Task<ModelStatus> UnloadAsync(string model);
+
+    /// <summary>Loads every model in the repository; called once at start.</summary>
+    [Alias("LoadAll")]
+    Task<ModelStatus[]> LoadAllAsync();
+
+    /// <summary>Whether a model is meant to be served (loaded and not since unloaded).</summary>
+    [Alias("IsLoaded")]
+    Task<bool> IsLoadedAsync(string model);
+}

@@ -1,0 +1,43 @@
+namespace OrleansServe.Grains;
+
+/// <summary>
+/// A named tensor: KServe datatype name (e.g. "FP32"), shape, and row-major little-endian element bytes.
+/// Immutable so that grain calls inside a silo pass the buffer by reference instead of copying it.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("orleansserve.Tensor")]
+public sealed record Tensor(
+    [property: Id(0)] string Name,
+    [property: Id(1)] string Datatype,
+    [property: Id(2)] long[] Shape,
+    [property: Id(3)] byte[] Data)
+{
+    /// <summary>Number of elements the shape describes.</summary>
+    public long ElementCount
+    {
+        get
+        {
+            long count = 1;
+            foreach (var dim in Shape)
+            {
+                count *= dim;
+            }
+            return count;
+        }
+    }
+}
+
+/// <summary>An inference request for one model; the version is resolved by the caller (null = the served version).</summary>
+[GenerateSerializer, Immutable, Alias("orleansserve.InferenceRequest")]
+public sealed record InferenceRequest(
+    [property: Id(0)] string? Id,
+    [property: Id(1)] Tensor[] Inputs,
+    [property: Id(2)] string[]? RequestedOutputs = null,
+    [property: Id(3)] string? Version = null);
+
+/// <summary>The outputs of one inference request, in the order requested (or graph order).</summary>
+[GenerateSerializer, Immutable, Alias("orleansserve.InferenceResponse")]
+public sealed record InferenceResponse(
+    [property: Id(0)] string ModelName,
+    [property: Id(1)] string ModelVersion,
+    [property: Id(2)] string? Id,
+    [property: Id(3)] Tensor[] Outputs);
