@@ -1,3 +1,5 @@
+using Orleans.Concurrency;
+
 namespace OrleansServe.Grains;
 
 /// <summary>A model (key: model name). Activates with its weights in host memory and batches its requests.</summary>
@@ -66,9 +68,12 @@ public interface ISchedulerGrain : IGrainWithStringKey
     [Alias("UnregisterDevice")]
     Task UnregisterDeviceAsync(string deviceKey);
 
-    /// <summary>Places a model and returns the key of the device that serves it.</summary>
+    /// <summary>
+    /// Places a model and returns the key of the device that serves it, preferring devices of
+    /// <paramref name="silo"/> (where the model's weights are in host memory).
+    /// </summary>
     [Alias("PlaceModel")]
-    Task<string> PlaceModelAsync(string model, long bytes);
+    Task<string> PlaceModelAsync(string model, long bytes, string silo);
 
     /// <summary>Removes a model from the plan.</summary>
     [Alias("RemoveModel")]
@@ -104,6 +109,6 @@ public interface IRepositoryGrain : IGrainWithStringKey
     Task<ModelStatus[]> LoadAllAsync();
 
     /// <summary>Whether a model is meant to be served (loaded and not since unloaded).</summary>
-    [Alias("IsLoaded")]
+    [Alias("IsLoaded"), AlwaysInterleave]
     Task<bool> IsLoadedAsync(string model);
 }

@@ -1,0 +1,18 @@
+using OrleansServe.Engine.Tensors;
+
+namespace OrleansServe.Engine.Execution;
+
+/// <summary>A tensor on the host: element type, shape and row-major little-endian bytes.</summary>
+public sealed record NamedTensor(string Name, ElementType ElementType, long[] Shape, ReadOnlyMemory<byte> Data);
+
+/// <summary>The outputs of one batch and where its time went (the three compute phases of Triton's statistics).</summary>
+public sealed record DeviceRunResult(NamedTensor[] Outputs, long ComputeInputNs, long ComputeInferNs, long ComputeOutputNs, bool SwappedIn);
+
+/// <summary>A model resident on a device and how many batches currently pin it.</summary>
+public sealed record ResidentModel(string Model, long Bytes, int Pins);
+
+/// <summary>A point-in-time view of a device's residency.</summary>
+public sealed record ResidencySnapshot(long BudgetBytes, long UsedBytes, IReadOnlyList<ResidentModel> Resident, long SwapIns, long Evictions, int InFlight);
+
+/// <summary>A device ran out of room: every resident model is pinned by a batch in flight, or the model is larger than the budget.</summary>
+public sealed class DeviceMemoryException(string message) : Exception(message);

@@ -1,0 +1,209 @@
+namespace OrleansServe.Engine.Execution;
+
+/// <summary>
+/// Which models are resident on a device, within a byte budget. Least recently used models are evicted to make
+/// room; a model pinned by a batch in flight (or by its own swap-in) is never evicted. Concurrent requests for a
+/// model that is being swapped in share that swap-in rather than starting another.
+/// </summary>
+/// <typeparam name="TResident">What residency holds (an ONNX Runtime session on the CPU device).</typeparam>
+public sealed class ResidencyTable<TResident>(long budgetBytes) where TResident : class, IDisposable
+{
+    private sealed class Entry(string model, long bytes, Task<TResident> loading)
+    {
+        public string Model { get; } = model;
+        public long Bytes { get; } = bytes;
+        public Task<TResident> Loading { get; } = loading;
+        public int Pins { get; set; }
+        public LinkedListNode<Entry>? Node { get; set; }
+    }
+
+    private readonly Lock gate = new();
+    private readonly Dictionary<string, Entry> entries = new(StringComparer.Ordinal);
+    private readonly LinkedList<Entry> recency = new();
+    private long usedBytes;
+    private long swapIns;
+    private long evictions;
+
+    /// <summary>The byte budget.</summary>
+    public long BudgetBytes { get; } = budgetBytes;
+
+    /// <summary>
+    /// Pins a model and returns its resident object, swapping it in with <paramref name="swapIn"/> when absent.
+    /// Call <see cref="Release"/> once per successful acquire. Throws <see cref="DeviceMemoryException"/> when no room can be made.
+    /// </summary>
+    public async Task<(TResident Resident, bool SwappedIn)> AcquireAsync(string model, long bytes, Func<Task<TResident>> swapIn)
+    {
+        Entry entry;
+        var swappedIn = false;
+        List<Entry> victims = [];
+        lock (gate)
+        {
+            if (entries.TryGetValue(model, out var existing))
+            {
+                entry = existing;
+                recency.Remove(entry.Node!);
+                recency.AddFirst(entry.Node!);
+            }
+            else
+            {
+                if (bytes > BudgetBytes)
+                {
+                    throw new DeviceMemoryException($"model '{model}' needs {bytes} bytes; the device budget is {BudgetBytes}");
+                }
+                for (var node = recency.Last; usedBytes + bytes > BudgetBytes && node is not null;)
+                {
+                    var previous = node.Previous;
+                    if (node.Value.Pins == 0)
+                    {
+                        victims.Add(node.Value);
+                        RemoveLocked(node.Value);
+                    }
+                    node = previous;
+                }
+                if (usedBytes + bytes > BudgetBytes)
+                {
+                    // Nothing was disposed yet: put the victims back, oldest last, rather than evict for nothing.
+                    for (var i = victims.Count - 1; i >= 0; i--)
+                    {
+                        AddLocked(victims[i], atHead: false);
+                    }
+                    evictions -= victims.Count;
+                    throw new DeviceMemoryException(
+                        $"model '{model}' needs {bytes} bytes; {BudgetBytes - usedBytes} are free and every other resident model has a batch in flight");
+                }
+                entry = new Entry(model, bytes, StartSwapIn(swapIn));
+                AddLocked(entry, atHead: true);
+                swapIns++;
+                swappedIn = true;
+            }
+            entry.Pins++;
+        }
+        foreach (var victim in victims)
+        {
+            DisposeWhenLoaded(victim);
+        }
+        try
+        {
+            return (await entry.Loading.ConfigureAwait(false), swappedIn);
+        }
+        catch
+        {
+            lock (gate)
+            {
+                entry.Pins--;
+                if (entries.TryGetValue(model, out var current) && ReferenceEquals(current, entry))
+                {
+                    RemoveLocked(entry);
+                    evictions--;
+                }
+            }
+            throw;
+        }
+    }
+
+    /// <summary>Unpins a model acquired earlier.</summary>
+    public void Release(string model)
+    {
+        lock (gate)
+        {
+            if (entries.TryGetValue(model, out var entry) && entry.Pins > 0)
+            {
+                entry.Pins--;
+            }
+        }
+    }
+
+    /// <summary>Evicts a model if it is resident and unpinned; true when it was evicted. Nothing is copied back.</summary>
+    public bool TryEvict(string model)
+    {
+        Entry? victim = null;
+        lock (gate)
+        {
+            if (entries.TryGetValue(model, out var entry) && entry.Pins == 0)
+            {
+                RemoveLocked(entry);
+                victim = entry;
+            }
+        }
+        if (victim is null)
+        {
+            return false;
+        }
+        DisposeWhenLoaded(victim);
+        return true;
+    }
+
+    /// <summary>True when the model is resident (or being swapped in).</summary>
+    public bool Contains(string model)
+    {
+        lock (gate)
+        {
+            return entries.ContainsKey(model);
+        }
+    }
+
+    /// <summary>Residency in most-recently-used-first order.</summary>
+    public ResidencySnapshot Snapshot(int inFlight)
+    {
+        lock (gate)
+        {
+            var resident = recency.Select(e => new ResidentModel(e.Model, e.Bytes, e.Pins)).ToList();
+            return new ResidencySnapshot(BudgetBytes, usedBytes, resident, swapIns, evictions, inFlight);
+        }
+    }
+
+    /// <summary>Evicts everything (device shutdown); pinned models included.</summary>
+    public void Clear()
+    {
+        List<Entry> all;
+        lock (gate)
+        {
+            all = [.. entries.Values];
+            entries.Clear();
+            recency.Clear();
+            usedBytes = 0;
+        }
+        foreach (var entry in all)
+        {
+            DisposeWhenLoaded(entry);
+        }
+    }
+
+    private static Task<TResident> StartSwapIn(Func<Task<TResident>> swapIn)
+    {
+        try
+        {
+            return swapIn();
+        }
+        catch (Exception e)
+        {
+            return Task.FromException<TResident>(e);
+        }
+    }
+
+    private void AddLocked(Entry entry, bool atHead)
+    {
+        entries[entry.Model] = entry;
+        entry.Node = atHead ? recency.AddFirst(entry) : recency.AddLast(entry);
+        usedBytes += entry.Bytes;
+    }
+
+    private void RemoveLocked(Entry entry)
+    {
+        entries.Remove(entry.Model);
+        recency.Remove(entry.Node!);
+        usedBytes -= entry.Bytes;
+        evictions++;
+    }
+
+    private static void DisposeWhenLoaded(Entry entry) =>
+        entry.Loading.ContinueWith(
+            static t =>
+            {
+                if (t.IsCompletedSuccessfully)
+                {
+                    t.Result.Dispose();
+                }
+            },
+            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+}

@@ -1,0 +1,108 @@
+using System.Globalization;
+
+namespace OrleansServe.Engine.Repository;
+
+/// <summary>A model repository refused a request: unknown model, unsafe name, missing or broken files.</summary>
+public sealed class ModelRepositoryException(string message, bool notFound = false) : Exception(message)
+{
+    /// <summary>True when the model or version does not exist (HTTP 404), false when it exists but is unusable.</summary>
+    public bool NotFound { get; } = notFound;
+}
+
+/// <summary>One version of a model as it lies in the repository.</summary>
+public sealed record ModelFiles(string Name, string Version, ModelConfig Config, byte[] OnnxBytes);
+
+/// <summary>
+/// A Triton-style model repository folder: <c>&lt;root&gt;/&lt;model&gt;/config.json</c> and
+/// <c>&lt;root&gt;/&lt;model&gt;/&lt;version&gt;/model.onnx</c>, versions being positive integers.
+/// </summary>
+public sealed class ModelRepository(string root, long maxModelBytes = ModelRepository.DefaultMaxModelBytes)
+{
+    /// <summary>Largest model file read into memory unless configured otherwise (2 GiB, protobuf's own limit).</summary>
+    public const long DefaultMaxModelBytes = int.MaxValue;
+
+    /// <summary>The file name of a model inside a version folder.</summary>
+    public const string ModelFileName = "model.onnx";
+
+    /// <summary>The repository's root folder.</summary>
+    public string Root { get; } = Path.GetFullPath(root);
+
+    /// <summary>
+    /// Whether a name can be a model name: letters, digits, '_', '-' and '.', not starting with '.', at most 128 characters.
+    /// This is what keeps a request from naming a path outside the repository.
+    /// </summary>
+    public static bool IsValidModelName(string? name) =>
+        !string.IsNullOrEmpty(name) && name.Length <= 128 && name[0] != '.'
+        && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.');
+
+    /// <summary>Whether a version string is a positive integer without leading zeros or signs.</summary>
+    public static bool IsValidVersion(string? version) =>
+        !string.IsNullOrEmpty(version) && version.Length <= 18 && version[0] != '0' && version.All(char.IsAsciiDigit);
+
+    /// <summary>True when the folder holds no model yet (or does not exist).</summary>
+    public bool IsEmpty() => !Directory.Exists(Root) || ListModels().Count == 0;
+
+    /// <summary>Models in the repository: sub-folders with a valid name and at least one version holding a model file.</summary>
+    public IReadOnlyList<string> ListModels()
+    {
+        if (!Directory.Exists(Root))
+        {
+            return [];
+        }
+        return Directory.EnumerateDirectories(Root)
+            .Select(Path.GetFileName)
+            .Where(name => IsValidModelName(name) && ListVersions(name!).Count > 0)
+            .Order(StringComparer.Ordinal)
+            .ToList()!;
+    }
+
+    /// <summary>Versions of a model, ascending; empty when the model does not exist.</summary>
+    public IReadOnlyList<string> ListVersions(string model)
+    {
+        var folder = ModelFolder(model);
+        if (!Directory.Exists(folder))
+        {
+            return [];
+        }
+        return Directory.EnumerateDirectories(folder)
+            .Select(Path.GetFileName)
+            .Where(v => IsValidVersion(v) && File.Exists(Path.Combine(folder, v!, ModelFileName)))
+            .OrderBy(v => long.Parse(v!, CultureInfo.InvariantCulture))
+            .ToList()!;
+    }
+
+    /// <summary>Reads the configuration and the newest version's model file.</summary>
+    public ModelFiles ReadLatest(string model)
+    {
+        var versions = ListVersions(model);
+        if (versions.Count == 0)
+        {
+            throw new ModelRepositoryException($"model '{model}' is not in the repository", notFound: true);
+        }
+        var version = versions[^1];
+        var config = ReadConfig(model);
+        var path = Path.Combine(ModelFolder(model), version, ModelFileName);
+        var length = new FileInfo(path).Length;
+        if (length > maxModelBytes)
+        {
+            throw new ModelRepositoryException($"model '{model}' version {version}: {length} bytes exceeds the configured limit of {maxModelBytes} bytes");
+        }
+        return new ModelFiles(model, version, config, File.ReadAllBytes(path));
+    }
+
+    /// <summary>Reads config.json with defaults for missing fields; a missing file means all defaults.</summary>
+    public ModelConfig ReadConfig(string model)
+    {
+        var path = Path.Combine(ModelFolder(model), "config.json");
+        return File.Exists(path) ? ModelConfig.Parse(File.ReadAllBytes(path), model) : new ModelConfig();
+    }
+
+    private string ModelFolder(string model)
+    {
+        if (!IsValidModelName(model))
+        {
+            throw new ModelRepositoryException($"'{model}' is not a valid model name (letters, digits, '_', '-', '.'; at most 128)", notFound: true);
+        }
+        return Path.Combine(Root, model);
+    }
+}

@@ -1,0 +1,95 @@
+using Microsoft.ML.OnnxRuntime;
+using OrleansServe.Engine.Execution;
+using OrleansServe.Grains.Hosting;
+
+namespace OrleansServe.Grains.Devices;
+
+/// <summary>
+/// A device of a silo (a GPU, or the CPU device), pinned there by its key. The device itself is thread-safe and
+/// works on its own threads; this grain only forwards to it.
+/// </summary>
+[SiloBoundPlacement]
+[Reentrant] // Holds no state of its own: batches of many models must overlap on the device.
+public sealed class GpuGrain(DeviceHost host) : Grain, IGpuGrain
+{
+    private IExecutionDevice device = null!;
+
+    /// <inheritdoc />
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        var (_, localId) = SiloBoundPlacement.Parse(this.GetPrimaryKeyString());
+        if (!host.TryGet(localId, out device))
+        {
+            throw new InferenceException(InferenceErrorKind.Unavailable, $"this silo has no device '{localId}'");
+        }
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public Task<DeviceDescription> DescribeAsync() => Task.FromResult(Describe());
+
+    /// <inheritdoc />
+    public Task<DeviceStatus> GetStatusAsync()
+    {
+        var snapshot = device.Snapshot();
+        var resident = snapshot.Resident.Select(r => new Residency(r.Model, r.Bytes, r.Pins)).ToArray();
+        return Task.FromResult(new DeviceStatus(Describe(), snapshot.UsedBytes, resident, snapshot.SwapIns, snapshot.Evictions, snapshot.InFlight));
+    }
+
+    /// <inheritdoc />
+    public async Task EnsureResidentAsync(string model)
+    {
+        try
+        {
+            await device.EnsureResidentAsync(model);
+        }
+        catch (Exception e) when (e is not InferenceException)
+        {
+            throw Translate(e, model);
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<ExecutionResult> ExecuteAsync(ExecutionBatch batch)
+    {
+        var inputs = new NamedTensor[batch.Inputs.Length];
+        for (var i = 0; i < inputs.Length; i++)
+        {
+            inputs[i] = batch.Inputs[i].ToEngine();
+        }
+        DeviceRunResult result;
+        try
+        {
+            result = await device.RunAsync(batch.Model, inputs, batch.Outputs);
+        }
+        catch (Exception e) when (e is not InferenceException)
+        {
+            throw Translate(e, batch.Model);
+        }
+        var outputs = new Tensor[result.Outputs.Length];
+        for (var i = 0; i < outputs.Length; i++)
+        {
+            outputs[i] = result.Outputs[i].ToWire();
+        }
+        return new ExecutionResult(outputs, result.ComputeInputNs, result.ComputeInferNs, result.ComputeOutputNs, result.SwappedIn);
+    }
+
+    /// <inheritdoc />
+    public Task EvictAsync(string model)
+    {
+        device.Evict(model);
+        return Task.CompletedTask;
+    }
+
+    private DeviceDescription Describe() =>
+        new(this.GetPrimaryKeyString(), device.Kind, device.Name, SiloBoundPlacement.Parse(this.GetPrimaryKeyString()).Silo.ToParsableString(), device.MemoryBudgetBytes);
+
+    /// <summary>Turns device failures into refusals the caller can act on; runtime errors on valid shapes come from input values.</summary>
+    private static InferenceException Translate(Exception e, string model) => e switch
+    {
+        DeviceMemoryException => new InferenceException(InferenceErrorKind.Overloaded, e.Message),
+        OnnxRuntimeException => new InferenceException(InferenceErrorKind.ExecutionFailed, $"model '{model}' failed to run: {e.Message}"),
+        ObjectDisposedException => new InferenceException(InferenceErrorKind.Unavailable, "the device is shutting down"),
+        _ => new InferenceException(InferenceErrorKind.ExecutionFailed, $"model '{model}': {e.Message}"),
+    };
+}

@@ -1,0 +1,414 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Placement;
+using OrleansServe.Engine.Onnx;
+using OrleansServe.Engine.Repository;
+using OrleansServe.Grains.Devices;
+using OrleansServe.Grains.Hosting;
+using OrleansServe.Grains.Scheduling;
+
+namespace OrleansServe.Grains.Models;
+
+/// <summary>
+/// A model (key: its name). Loading reads the newest version into this silo's host memory and places it on a
+/// device; requests queue here and leave as batches of up to max_batch_size, formed while the device is busy
+/// (and, if max_queue_delay_ms is set, while the first request waits at most that long for company).
+/// </summary>
+[Reentrant] // Requests must queue while a batch runs; queue and counters change only between awaits, on this activation.
+[PreferLocalPlacement] // The weights go into the host memory of the silo that activates the model.
+public sealed class ModelGrain(
+    DeviceHost host,
+    ModelRepository repository,
+    IOptions<OrleansServeOptions> options,
+    ILocalSiloDetails silo,
+    TimeProvider time,
+    ILogger<ModelGrain> logger) : Grain, IModelGrain
+{
+    private sealed record Pending(PreparedRequest Prepared, long EnqueuedAt, TaskCompletionSource<InferenceResponse> Completion);
+
+    private enum Phase { Unknown, Absent, Unloaded, Ready, Unavailable }
+
+    private readonly LinkedList<Pending> queue = new();
+    private readonly StatisticsCounter statistics = new();
+    private Phase phase;
+    private string? reason;
+    private ServedModel? served;
+    private Task? loading;
+    private int inFlight;
+    private int queuedSamples;
+    private IGrainTimer? delayTimer;
+
+    private string Name => this.GetPrimaryKeyString();
+
+    /// <inheritdoc />
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        FailQueued(InferenceErrorKind.Unavailable, $"model '{Name}' is being deactivated");
+        return ReleaseAsync();
+    }
+
+    /// <inheritdoc />
+    public async Task<ModelStatus> LoadAsync()
+    {
+        await LoadOnceAsync(reload: true);
+        return Status();
+    }
+
+    /// <inheritdoc />
+    public async Task<ModelStatus> UnloadAsync()
+    {
+        if (loading is not null)
+        {
+            await loading;
+        }
+        if (phase == Phase.Absent)
+        {
+            throw NotFound();
+        }
+        phase = Phase.Unloaded;
+        reason = null;
+        FailQueued(InferenceErrorKind.Unavailable, $"model '{Name}' was unloaded");
+        await ReleaseAsync();
+        served = null;
+        return Status();
+    }
+
+    /// <inheritdoc />
+    public async Task<ModelStatus> GetStatusAsync()
+    {
+        await InitializeAsync();
+        if (phase == Phase.Absent)
+        {
+            throw NotFound();
+        }
+        return Status();
+    }
+
+    /// <inheritdoc />
+    public async Task<ModelMetadata> GetMetadataAsync()
+    {
+        var model = await ReadyModelAsync();
+        return model.ToMetadata([.. repository.ListVersions(Name)]);
+    }
+
+    /// <inheritdoc />
+    public async Task<ModelStatistics> GetStatisticsAsync()
+    {
+        await InitializeAsync();
+        if (phase == Phase.Absent)
+        {
+            throw NotFound();
+        }
+        return statistics.Snapshot(Name, served?.Version ?? repository.ListVersions(Name).LastOrDefault() ?? "");
+    }
+
+    /// <inheritdoc />
+    public async Task<InferenceResponse> InferAsync(InferenceRequest request)
+    {
+        var model = await ReadyModelAsync();
+        if (request.Version is not null && request.Version != model.Version)
+        {
+            throw new InferenceException(InferenceErrorKind.NotFound, $"model '{Name}' serves version {model.Version}, not '{request.Version}'");
+        }
+        var started = time.GetTimestamp();
+        PreparedRequest prepared;
+        try
+        {
+            prepared = model.Prepare(request);
+        }
+        catch (InferenceException)
+        {
+            statistics.Failed(ElapsedNs(started));
+            throw;
+        }
+        if (queue.Count >= model.Config.MaxQueueSize)
+        {
+            statistics.Failed(ElapsedNs(started));
+            throw new InferenceException(InferenceErrorKind.Overloaded, $"model '{Name}' has {queue.Count} requests queued, its max_queue_size");
+        }
+        var pending = new Pending(prepared, started, new TaskCompletionSource<InferenceResponse>(TaskCreationOptions.RunContinuationsAsynchronously));
+        queue.AddLast(pending);
+        queuedSamples += prepared.BatchSize;
+        Dispatch();
+        return await pending.Completion.Task;
+    }
+
+    private void Dispatch()
+    {
+        var model = served;
+        while (model is not null && inFlight < options.Value.MaxInflightBatchesPerModel && queue.Count > 0)
+        {
+            var delay = model.Config.MaxQueueDelayMs;
+            if (delay > 0 && queuedSamples < model.MaxBatchSize)
+            {
+                var waited = time.GetElapsedTime(queue.First!.Value.EnqueuedAt);
+                var remaining = TimeSpan.FromMilliseconds(delay) - waited;
+                if (remaining > TimeSpan.Zero)
+                {
+                    delayTimer ??= this.RegisterGrainTimer(OnDelayElapsedAsync, new GrainTimerCreationOptions(remaining, Timeout.InfiniteTimeSpan) { Interleave = true });
+                    return;
+                }
+            }
+            var batch = TakeBatch(model.MaxBatchSize);
+            inFlight++;
+            _ = RunBatchAsync(model, batch);
+        }
+    }
+
+    private Task OnDelayElapsedAsync(CancellationToken cancellationToken)
+    {
+        delayTimer?.Dispose();
+        delayTimer = null;
+        if (served is { } model && queue.Count > 0 && inFlight < options.Value.MaxInflightBatchesPerModel)
+        {
+            inFlight++;
+            _ = RunBatchAsync(model, TakeBatch(model.MaxBatchSize));
+        }
+        Dispatch();
+        return Task.CompletedTask;
+    }
+
+    /// <summary>The oldest request and, in arrival order, those that stack with it, up to the batch limit.</summary>
+    private List<Pending> TakeBatch(int maxBatchSize)
+    {
+        var first = queue.First!;
+        var batch = new List<Pending> { first.Value };
+        var size = first.Value.Prepared.BatchSize;
+        queue.Remove(first);
+        var scanned = 0;
+        for (var node = queue.First; node is not null && size < maxBatchSize && scanned < 4 * maxBatchSize; scanned++)
+        {
+            var next = node.Next;
+            var candidate = node.Value.Prepared;
+            if (candidate.StackKey == first.Value.Prepared.StackKey && size + candidate.BatchSize <= maxBatchSize)
+            {
+                batch.Add(node.Value);
+                size += candidate.BatchSize;
+                queue.Remove(node);
+            }
+            node = next;
+        }
+        queuedSamples -= size;
+        return batch;
+    }
+
+    private async Task RunBatchAsync(ServedModel model, List<Pending> batch)
+    {
+        try
+        {
+            var dispatchedAt = time.GetTimestamp();
+            foreach (var pending in batch)
+            {
+                statistics.Queued(ElapsedNs(pending.EnqueuedAt, dispatchedAt));
+            }
+            try
+            {
+                await ExecuteAsync(model, batch);
+            }
+            catch (InferenceException e) when (e.Kind == InferenceErrorKind.ExecutionFailed && batch.Count > 1)
+            {
+                // One request's values can fail a whole batch: run each alone so only that one fails.
+                foreach (var pending in batch)
+                {
+                    await ExecuteOrFailAsync(model, [pending]);
+                }
+            }
+            catch (Exception e)
+            {
+                Fail(batch, e);
+            }
+        }
+        finally
+        {
+            inFlight--;
+            Dispatch();
+        }
+    }
+
+    private async Task ExecuteOrFailAsync(ServedModel model, List<Pending> batch)
+    {
+        try
+        {
+            await ExecuteAsync(model, batch);
+        }
+        catch (Exception e)
+        {
+            Fail(batch, e);
+        }
+    }
+
+    private async Task ExecuteAsync(ServedModel model, List<Pending> batch)
+    {
+        var inputs = BatchTensors.Stack(model.Inputs, batch.Select(p => p.Prepared).ToList());
+        var result = await model.Device.ExecuteAsync(new ExecutionBatch(Name, inputs, model.OutputNames));
+        var size = batch.Sum(p => p.Prepared.BatchSize);
+        statistics.Executed(size, batch.Count, result.ComputeInputNs, result.ComputeInferNs, result.ComputeOutputNs, time.GetUtcNow().ToUnixTimeMilliseconds());
+        var split = BatchTensors.Split(result.Outputs, batch.Select(p => p.Prepared.BatchSize).ToList());
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var prepared = batch[i].Prepared;
+            var outputs = prepared.Outputs.Select(name => split[i][Array.IndexOf(model.OutputNames, name)]).ToArray();
+            statistics.Succeeded(ElapsedNs(batch[i].EnqueuedAt));
+            batch[i].Completion.TrySetResult(new InferenceResponse(Name, model.Version, prepared.Request.Id, outputs));
+        }
+    }
+
+    private void Fail(List<Pending> batch, Exception e)
+    {
+        var error = e as InferenceException ?? new InferenceException(InferenceErrorKind.ExecutionFailed, $"model '{Name}' failed: {e.Message}");
+        if (e is not InferenceException)
+        {
+            logger.LogError(e, "Batch of model {Model} failed", Name);
+        }
+        foreach (var pending in batch)
+        {
+            statistics.Failed(ElapsedNs(pending.EnqueuedAt));
+            pending.Completion.TrySetException(error);
+        }
+    }
+
+    private void FailQueued(InferenceErrorKind kind, string message)
+    {
+        var error = new InferenceException(kind, message);
+        foreach (var pending in queue)
+        {
+            pending.Completion.TrySetException(error);
+        }
+        queue.Clear();
+        queuedSamples = 0;
+    }
+
+    private async Task<ServedModel> ReadyModelAsync()
+    {
+        await InitializeAsync();
+        return phase switch
+        {
+            Phase.Ready => served!,
+            Phase.Absent => throw NotFound(),
+            Phase.Unloaded => throw new InferenceException(InferenceErrorKind.Unavailable, $"model '{Name}' is not loaded"),
+            _ => throw new InferenceException(InferenceErrorKind.Unavailable, $"model '{Name}' is unavailable: {reason}"),
+        };
+    }
+
+    /// <summary>On first use, loads the model if the repository says it should be served.</summary>
+    private async Task InitializeAsync()
+    {
+        if (phase != Phase.Unknown)
+        {
+            return;
+        }
+        if (repository.ListVersions(Name).Count == 0)
+        {
+            phase = Phase.Absent;
+            DeactivateOnIdle();
+            return;
+        }
+        var repositoryGrain = GrainFactory.GetGrain<IRepositoryGrain>(RepositoryGrain.Key);
+        if (await repositoryGrain.IsLoadedAsync(Name))
+        {
+            await LoadOnceAsync(reload: false);
+        }
+        else if (phase == Phase.Unknown)
+        {
+            phase = Phase.Unloaded;
+        }
+    }
+
+    private async Task LoadOnceAsync(bool reload)
+    {
+        if (loading is not null)
+        {
+            await loading;
+            if (!reload)
+            {
+                return;
+            }
+        }
+        loading = LoadCoreAsync();
+        try
+        {
+            await loading;
+        }
+        finally
+        {
+            loading = null;
+        }
+    }
+
+    private async Task LoadCoreAsync()
+    {
+        ModelFiles files;
+        try
+        {
+            files = await Task.Run(() => repository.ReadLatest(Name));
+        }
+        catch (ModelRepositoryException e) when (e.NotFound)
+        {
+            phase = Phase.Absent;
+            reason = e.Message;
+            throw NotFound();
+        }
+        catch (Exception e) when (e is ModelRepositoryException or IOException or UnauthorizedAccessException)
+        {
+            SetUnavailable(e.Message);
+            return;
+        }
+        try
+        {
+            var signature = OnnxModelReader.ReadSignature(files.OnnxBytes);
+            var scheduler = GrainFactory.GetGrain<ISchedulerGrain>(SchedulerGrain.Key);
+            var deviceKey = await scheduler.PlaceModelAsync(Name, files.OnnxBytes.LongLength, silo.SiloAddress.ToParsableString());
+            var device = GrainFactory.GetGrain<IGpuGrain>(deviceKey);
+            var model = new ServedModel(Name, files, signature, device, deviceKey);
+            if (served is not null)
+            {
+                await served.Device.EvictAsync(Name);
+            }
+            host.Weights.Put(Name, files.OnnxBytes);
+            // The first swap-in proves the file runs; a broken model is refused here rather than on a request.
+            await device.EnsureResidentAsync(Name);
+            served = model;
+            phase = Phase.Ready;
+            reason = null;
+            logger.LogInformation("Model {Model} version {Version} ready on {Device}", Name, model.Version, deviceKey);
+            Dispatch();
+        }
+        catch (Exception e) when (e is InvalidModelException or InferenceException or Engine.Execution.DeviceMemoryException)
+        {
+            SetUnavailable(e.Message);
+        }
+    }
+
+    private void SetUnavailable(string why)
+    {
+        logger.LogWarning("Model {Model} is unavailable: {Reason}", Name, why);
+        phase = Phase.Unavailable;
+        reason = why;
+        served = null;
+        host.Weights.Remove(Name);
+        FailQueued(InferenceErrorKind.Unavailable, $"model '{Name}' is unavailable: {why}");
+    }
+
+    private async Task ReleaseAsync()
+    {
+        host.Weights.Remove(Name);
+        if (served is { } model)
+        {
+            await model.Device.EvictAsync(Name);
+            await GrainFactory.GetGrain<ISchedulerGrain>(SchedulerGrain.Key).RemoveModelAsync(Name);
+        }
+    }
+
+    private ModelStatus Status() => new(Name, served?.Version ?? repository.ListVersions(Name).LastOrDefault(), phase switch
+    {
+        Phase.Ready => ModelState.Ready,
+        Phase.Unavailable => ModelState.Unavailable,
+        _ => ModelState.Unloaded,
+    }, reason);
+
+    private InferenceException NotFound() => new(InferenceErrorKind.NotFound, $"model '{Name}' is not in the repository");
+
+    private long ElapsedNs(long from) => ElapsedNs(from, time.GetTimestamp());
+
+    private long ElapsedNs(long from, long to) => time.GetElapsedTime(from, to).Ticks * 100;
+}

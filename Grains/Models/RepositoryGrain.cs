@@ -1,0 +1,83 @@
+using OrleansServe.Engine.Repository;
+
+namespace OrleansServe.Grains.Models;
+
+/// <summary>
+/// The model repository's index and the record of which models are meant to be served. Model grains ask it on
+/// activation whether to load; load and unload requests go through it so that the record stays true.
+/// </summary>
+public sealed class RepositoryGrain(ModelRepository repository) : Grain, IRepositoryGrain
+{
+    /// <summary>The singleton key.</summary>
+    public const string Key = "default";
+
+    private readonly Dictionary<string, ModelStatus> known = new(StringComparer.Ordinal);
+    private readonly HashSet<string> served = new(StringComparer.Ordinal);
+
+    /// <inheritdoc />
+    public async Task<ModelStatus[]> IndexAsync()
+    {
+        var index = new List<ModelStatus>();
+        foreach (var model in repository.ListModels())
+        {
+            if (served.Contains(model))
+            {
+                known[model] = await GrainFactory.GetGrain<IModelGrain>(model).GetStatusAsync();
+            }
+            index.Add(known.TryGetValue(model, out var status)
+                ? status
+                : new ModelStatus(model, repository.ListVersions(model).LastOrDefault(), ModelState.Unloaded, null));
+        }
+        return [.. index];
+    }
+
+    /// <inheritdoc />
+    public async Task<ModelStatus> LoadAsync(string model)
+    {
+        ThrowIfAbsent(model);
+        served.Add(model);
+        var status = await GrainFactory.GetGrain<IModelGrain>(model).LoadAsync();
+        known[model] = status;
+        return status;
+    }
+
+    /// <inheritdoc />
+    public async Task<ModelStatus> UnloadAsync(string model)
+    {
+        if (!served.Contains(model))
+        {
+            ThrowIfAbsent(model);
+        }
+        served.Remove(model);
+        var status = await GrainFactory.GetGrain<IModelGrain>(model).UnloadAsync();
+        known[model] = status;
+        return status;
+    }
+
+    /// <inheritdoc />
+    public async Task<ModelStatus[]> LoadAllAsync()
+    {
+        var fresh = repository.ListModels().Where(m => !known.ContainsKey(m)).ToList();
+        foreach (var model in fresh)
+        {
+            served.Add(model);
+        }
+        var statuses = await Task.WhenAll(fresh.Select(m => GrainFactory.GetGrain<IModelGrain>(m).LoadAsync()));
+        foreach (var status in statuses)
+        {
+            known[status.Name] = status;
+        }
+        return await IndexAsync();
+    }
+
+    /// <inheritdoc />
+    public Task<bool> IsLoadedAsync(string model) => Task.FromResult(served.Contains(model));
+
+    private void ThrowIfAbsent(string model)
+    {
+        if (!ModelRepository.IsValidModelName(model) || repository.ListVersions(model).Count == 0)
+        {
+            throw new InferenceException(InferenceErrorKind.NotFound, $"model '{model}' is not in the repository");
+        }
+    }
+}
