@@ -1,0 +1,68 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using OrleansServe.ApiHost.Protocol;
+using OrleansServe.Grains;
+
+namespace OrleansServe.ApiHost.Apis;
+
+/// <summary>The body of every error answer: <c>{"error": "..."}</c>.</summary>
+public sealed record ErrorBody(string Error);
+
+/// <summary>A refusal raised by an endpoint with the status code it should get.</summary>
+public sealed class ApiException(int statusCode, string message) : Exception(message)
+{
+    /// <summary>The HTTP status to answer with.</summary>
+    public int StatusCode { get; } = statusCode;
+}
+
+/// <summary>Maps refusals to HTTP answers; nothing a caller sends may produce a 500.</summary>
+public static class ApiErrors
+{
+    /// <summary>An error answer.</summary>
+    public static JsonHttpResult<ErrorBody> Error(int status, string message) => TypedResults.Json(new ErrorBody(message), statusCode: status);
+
+    /// <summary>Answer for routes that do not exist.</summary>
+    public static JsonHttpResult<ErrorBody> NoSuchEndpoint(HttpContext context) =>
+        Error(StatusCodes.Status404NotFound, $"no endpoint {context.Request.Method} {context.Request.Path}");
+
+    /// <summary>The status code of a refusal, or null when the exception is a fault of the server.</summary>
+    public static int? StatusOf(Exception e) => e switch
+    {
+        ApiException api => api.StatusCode,
+        KServeProtocolException => StatusCodes.Status400BadRequest,
+        InferenceException { Kind: InferenceErrorKind.BadRequest or InferenceErrorKind.ExecutionFailed } => StatusCodes.Status400BadRequest,
+        InferenceException { Kind: InferenceErrorKind.NotFound } => StatusCodes.Status404NotFound,
+        InferenceException => StatusCodes.Status503ServiceUnavailable,
+        BadHttpRequestException bad => bad.StatusCode,
+        OrleansException or TimeoutException => StatusCodes.Status503ServiceUnavailable,
+        OperationCanceledException => StatusCodes.Status503ServiceUnavailable,
+        _ => null,
+    };
+
+    /// <summary>Catches every exception of the pipeline and answers with <see cref="ErrorBody"/>.</summary>
+    public static WebApplication UseOrleansServeErrors(this WebApplication app)
+    {
+        app.Use(async (context, next) =>
+        {
+            try
+            {
+                await next(context);
+            }
+            catch (Exception e) when (!context.Response.HasStarted)
+            {
+                var status = StatusOf(e);
+                var message = status is null ? "internal server error" : e.Message;
+                if (status is null)
+                {
+                    app.Logger.LogError(e, "Unhandled error on {Method} {Path}", context.Request.Method, context.Request.Path);
+                }
+                else if (e is OrleansException or TimeoutException)
+                {
+                    message = $"the cluster is unavailable: {e.Message}";
+                }
+                context.Response.Clear();
+                await Error(status ?? StatusCodes.Status500InternalServerError, message).ExecuteAsync(context);
+            }
+        });
+        return app;
+    }
+}

@@ -1,0 +1,25 @@
+using OrleansServe.ApiHost.Extensions;
+
+namespace OrleansServe.ApiHost.Apis;
+
+/// <summary>Server liveness, readiness and metadata.</summary>
+public static class HealthApi
+{
+    /// <summary>The extensions of the protocol this server implements.</summary>
+    public static readonly string[] Extensions = ["model_repository", "statistics", "binary_tensor_data"];
+
+    /// <summary>Maps GET /v2, /v2/health/live and /v2/health/ready.</summary>
+    public static IEndpointRouteBuilder MapHealthApi(this IEndpointRouteBuilder routes)
+    {
+        routes.MapGet("/v2", () => TypedResults.Ok(new ServerMetadataResponse("orleansserve", ServerVersion, Extensions)));
+        routes.MapGet("/v2/health/live", () => TypedResults.Ok(new LiveResponse(true)));
+        routes.MapGet("/v2/health/ready", Ready);
+        return routes;
+    }
+
+    /// <summary>The server's version string.</summary>
+    public static string ServerVersion { get; } = typeof(HealthApi).Assembly.GetName().Version?.ToString(3) ?? "0.1.0";
+
+    private static IResult Ready(ServerReadiness readiness) =>
+        readiness.IsReady ? TypedResults.Ok(new ReadyResponse(true)) : ApiErrors.Error(StatusCodes.Status503ServiceUnavailable, "the server is not ready");
+}

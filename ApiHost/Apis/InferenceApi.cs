@@ -1,0 +1,98 @@
+using System.Buffers;
+using Microsoft.Extensions.Options;
+using OrleansServe.ApiHost.Extensions;
+using OrleansServe.ApiHost.Protocol;
+
+namespace OrleansServe.ApiHost.Apis;
+
+/// <summary>POST .../infer: JSON tensors and the binary tensor data extension.</summary>
+public static class InferenceApi
+{
+    /// <summary>The header that splits a binary-extension body into its JSON part and its tensor bytes.</summary>
+    public const string HeaderLengthHeader = "Inference-Header-Content-Length";
+
+    /// <summary>Maps POST /v2/models/{model}[/versions/{version}]/infer.</summary>
+    public static IEndpointRouteBuilder MapInferenceApi(this IEndpointRouteBuilder routes)
+    {
+        routes.MapPost("/v2/models/{model}/infer", (string model, HttpContext http, IGrainFactory grains, IOptions<ApiOptions> options) =>
+            InferAsync(model, null, http, grains, options));
+        routes.MapPost("/v2/models/{model}/versions/{version}/infer", InferAsync);
+        return routes;
+    }
+
+    private static async Task InferAsync(string model, string? version, HttpContext http, IGrainFactory grains, IOptions<ApiOptions> options)
+    {
+        var grain = ModelsApi.ModelGrain(grains, model, version);
+        var headerLength = ReadHeaderLength(http.Request);
+        var body = await ReadBodyAsync(http.Request, options.Value.MaxRequestBodyBytes, http.RequestAborted);
+        var parsed = InferRequestParser.Parse(body, headerLength);
+        var response = await grain.InferAsync(parsed.Request with { Version = version });
+
+        var buffer = new ArrayBufferWriter<byte>(4096);
+        var jsonLength = InferResponseWriter.Write(buffer, response, parsed);
+        http.Response.StatusCode = StatusCodes.Status200OK;
+        if (jsonLength is int length)
+        {
+            http.Response.ContentType = "application/octet-stream";
+            http.Response.Headers[HeaderLengthHeader] = length.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        else
+        {
+            http.Response.ContentType = "application/json";
+        }
+        http.Response.ContentLength = buffer.WrittenCount;
+        await http.Response.Body.WriteAsync(buffer.WrittenMemory, http.RequestAborted);
+    }
+
+    private static int? ReadHeaderLength(HttpRequest request)
+    {
+        if (!request.Headers.TryGetValue(HeaderLengthHeader, out var values))
+        {
+            return null;
+        }
+        if (values.Count != 1 || !int.TryParse(values[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var length))
+        {
+            throw new ApiException(StatusCodes.Status400BadRequest, $"{HeaderLengthHeader} must be one non-negative integer");
+        }
+        return length;
+    }
+
+    /// <summary>Reads the whole body, refusing with 413 as soon as it passes the limit (whatever Content-Length claims).</summary>
+    private static async Task<ReadOnlyMemory<byte>> ReadBodyAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
+    {
+        if (request.ContentLength > limit)
+        {
+            throw TooLarge(limit);
+        }
+        var capacity = (int)Math.Min(request.ContentLength ?? 16 * 1024, limit);
+        var buffer = new byte[Math.Max(capacity, 1)];
+        var length = 0;
+        while (true)
+        {
+            if (length == buffer.Length)
+            {
+                if (buffer.Length >= limit)
+                {
+                    // Full at the limit: one more byte means the body is too large.
+                    var probe = new byte[1];
+                    if (await request.Body.ReadAsync(probe, cancellationToken) > 0)
+                    {
+                        throw TooLarge(limit);
+                    }
+                    break;
+                }
+                Array.Resize(ref buffer, (int)Math.Min((long)buffer.Length * 2, limit));
+            }
+            var read = await request.Body.ReadAsync(buffer.AsMemory(length), cancellationToken);
+            if (read == 0)
+            {
+                break;
+            }
+            length += read;
+        }
+        return buffer.AsMemory(0, length);
+    }
+
+    private static ApiException TooLarge(long limit) =>
+        new(StatusCodes.Status413PayloadTooLarge, $"the request body exceeds the limit of {limit} bytes (Api:MaxRequestBodyBytes)");
+}

@@ -1,0 +1,68 @@
+using Orleans.Dashboard;
+using OrleansServe.Grains.Hosting;
+
+namespace OrleansServe.ApiHost.Extensions;
+
+/// <summary>Service registration of the HTTP front end.</summary>
+public static class HostingExtensions
+{
+    /// <summary>Short command-line switches for the settings users change most.</summary>
+    private static readonly Dictionary<string, string> SwitchMappings = new()
+    {
+        ["--model-repository"] = "OrleansServe:ModelRepository",
+        ["--mode"] = "Api:Mode",
+        ["--urls"] = "urls",
+    };
+
+    /// <summary>Configuration, Kestrel limits, OpenAPI and Orleans (an embedded silo or a cluster client).</summary>
+    public static WebApplicationBuilder AddOrleansServeApi(this WebApplicationBuilder builder, string[] args)
+    {
+        builder.Configuration.AddCommandLine(args, SwitchMappings);
+        var api = builder.Configuration.GetSection(ApiOptions.Section).Get<ApiOptions>() ?? new ApiOptions();
+        var cluster = builder.Configuration.GetSection(ClusterOptions.Section).Get<ClusterOptions>() ?? new ClusterOptions();
+        builder.Services.Configure<ApiOptions>(builder.Configuration.GetSection(ApiOptions.Section));
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = api.MaxRequestBodyBytes);
+        builder.Services.AddOpenApi();
+        builder.Services.ConfigureHttpJsonOptions(json =>
+        {
+            json.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower;
+            json.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter());
+        });
+        builder.Services.AddSingleton<ServerReadiness>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ServerReadiness>());
+
+        switch (api.Mode)
+        {
+            case "embedded":
+                builder.UseOrleans(silo =>
+                {
+                    silo.UseLocalhostClustering(cluster.SiloPort, cluster.GatewayPort);
+                    silo.AddMemoryGrainStorageAsDefault();
+                    silo.AddOrleansServe(builder.Configuration);
+                    silo.AddDashboard();
+                });
+                break;
+            case "client":
+                builder.UseOrleansClient(client =>
+                {
+                    client.UseLocalhostClustering(cluster.GatewayPort);
+                    client.AddDashboard();
+                });
+                break;
+            default:
+                throw new InvalidOperationException($"Api:Mode must be 'embedded' or 'client', not '{api.Mode}'");
+        }
+        return builder;
+    }
+
+    /// <summary>Maps the Orleans dashboard under its configured path (empty: not mapped).</summary>
+    public static WebApplication MapOrleansServeDashboard(this WebApplication app)
+    {
+        var path = app.Configuration.GetSection(ApiOptions.Section).Get<ApiOptions>()?.DashboardPath ?? "/dashboard";
+        if (!string.IsNullOrEmpty(path))
+        {
+            app.MapOrleansDashboard(path);
+        }
+        return app;
+    }
+}

@@ -1,0 +1,22 @@
+using OrleansServe.ApiHost.Apis;
+using OrleansServe.ApiHost.Extensions;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddOrleansServeApi(args);
+
+var app = builder.Build();
+app.UseOrleansServeErrors();
+app.MapOpenApi();
+app.MapHealthApi();
+app.MapModelsApi();
+app.MapInferenceApi();
+app.MapRepositoryApi();
+app.MapStatisticsApi();
+app.MapAdminApi();
+app.MapOrleansServeDashboard();
+app.MapFallback(ApiErrors.NoSuchEndpoint);
+
+app.Run();
+
+/// <summary>Entry point; public so functional tests can host the app.</summary>
+public partial class Program;

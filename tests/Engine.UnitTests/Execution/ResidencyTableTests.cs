@@ -1,0 +1,172 @@
+using OrleansServe.Engine.Execution;
+
+namespace OrleansServe.Engine.UnitTests.Execution;
+
+public sealed class ResidencyTableTests
+{
+    private sealed class Resident(string model) : IDisposable
+    {
+        public string Model { get; } = model;
+        public bool Disposed { get; private set; }
+        public void Dispose() => Disposed = true;
+    }
+
+    private static Func<Task<Resident>> Load(string model, List<Resident>? created = null) => () =>
+    {
+        var resident = new Resident(model);
+        created?.Add(resident);
+        return Task.FromResult(resident);
+    };
+
+    private static async Task UseAsync(ResidencyTable<Resident> table, string model, long bytes, List<Resident>? created = null)
+    {
+        await table.AcquireAsync(model, bytes, Load(model, created));
+        table.Release(model);
+    }
+
+    [Fact]
+    public async Task Evicts_least_recently_used_model_when_memory_is_full()
+    {
+        var table = new ResidencyTable<Resident>(budgetBytes: 300);
+        var created = new List<Resident>();
+        await UseAsync(table, "a", 100, created);
+        await UseAsync(table, "b", 100, created);
+        await UseAsync(table, "c", 100, created);
+        await UseAsync(table, "a", 100, created); // a becomes the most recently used
+
+        await UseAsync(table, "d", 100, created);
+
+        Assert.False(table.Contains("b"));
+        Assert.True(table.Contains("a"));
+        Assert.True(table.Contains("c"));
+        Assert.True(table.Contains("d"));
+        Assert.True(created.Single(r => r.Model == "b").Disposed);
+        var snapshot = table.Snapshot(inFlight: 0);
+        Assert.Equal(300, snapshot.UsedBytes);
+        Assert.Equal(4, snapshot.SwapIns);
+        Assert.Equal(1, snapshot.Evictions);
+    }
+
+    [Fact]
+    public async Task Never_evicts_a_model_with_a_batch_in_flight()
+    {
+        var table = new ResidencyTable<Resident>(budgetBytes: 200);
+        await table.AcquireAsync("pinned", 100, Load("pinned")); // not released: a batch is running
+        await UseAsync(table, "idle", 100);
+
+        await UseAsync(table, "new", 100);
+
+        Assert.True(table.Contains("pinned"));
+        Assert.False(table.Contains("idle"));
+    }
+
+    [Fact]
+    public async Task Refuses_a_swap_in_when_every_resident_model_is_pinned_and_keeps_them()
+    {
+        var table = new ResidencyTable<Resident>(budgetBytes: 200);
+        await table.AcquireAsync("a", 100, Load("a"));
+        await table.AcquireAsync("b", 100, Load("b"));
+
+        var error = await Assert.ThrowsAsync<DeviceMemoryException>(() => table.AcquireAsync("c", 100, Load("c")));
+
+        Assert.Contains("in flight", error.Message);
+        Assert.True(table.Contains("a"));
+        Assert.True(table.Contains("b"));
+        Assert.False(table.Contains("c"));
+    }
+
+    [Fact]
+    public async Task Refuses_a_model_larger_than_the_whole_budget()
+    {
+        var table = new ResidencyTable<Resident>(budgetBytes: 100);
+        await Assert.ThrowsAsync<DeviceMemoryException>(() => table.AcquireAsync("huge", 101, Load("huge")));
+        Assert.Equal(0, table.Snapshot(0).UsedBytes);
+    }
+
+    [Fact]
+    public async Task Requests_for_a_model_mid_swap_share_that_swap_in()
+    {
+        var table = new ResidencyTable<Resident>(budgetBytes: 100);
+        var gate = new TaskCompletionSource<Resident>();
+        var loads = 0;
+        Func<Task<Resident>> slowLoad = () =>
+        {
+            loads++;
+            return gate.Task;
+        };
+
+        var first = table.AcquireAsync("m", 50, slowLoad);
+        var second = table.AcquireAsync("m", 50, slowLoad);
+        Assert.False(first.IsCompleted);
+        gate.SetResult(new Resident("m"));
+        var (a, firstSwapped) = await first;
+        var (b, secondSwapped) = await second;
+
+        Assert.Equal(1, loads);
+        Assert.Same(a, b);
+        Assert.True(firstSwapped);
+        Assert.False(secondSwapped);
+        Assert.Equal(2, table.Snapshot(0).Resident.Single().Pins);
+    }
+
+    [Fact]
+    public async Task A_failed_swap_in_leaves_nothing_resident()
+    {
+        var table = new ResidencyTable<Resident>(budgetBytes: 100);
+        await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            table.AcquireAsync("broken", 60, () => Task.FromException<Resident>(new InvalidOperationException("corrupt"))));
+
+        Assert.False(table.Contains("broken"));
+        Assert.Equal(0, table.Snapshot(0).UsedBytes);
+        await UseAsync(table, "ok", 100);
+        Assert.True(table.Contains("ok"));
+    }
+
+    [Fact]
+    public async Task Explicit_eviction_skips_pinned_models()
+    {
+        var table = new ResidencyTable<Resident>(budgetBytes: 100);
+        await table.AcquireAsync("m", 10, Load("m"));
+        Assert.False(table.TryEvict("m"));
+        table.Release("m");
+        Assert.True(table.TryEvict("m"));
+        Assert.False(table.Contains("m"));
+    }
+
+    [Fact]
+    public async Task Random_churn_never_exceeds_the_budget_or_evicts_pinned_models()
+    {
+        var random = new Random(7);
+        var table = new ResidencyTable<Resident>(budgetBytes: 1000);
+        var pinned = new HashSet<string>();
+        for (var i = 0; i < 5000; i++)
+        {
+            var model = $"m{random.Next(40)}";
+            var bytes = 50 + (model.GetHashCode() & 0x7f);
+            if (pinned.Contains(model))
+            {
+                table.Release(model);
+                pinned.Remove(model);
+                continue;
+            }
+            try
+            {
+                await table.AcquireAsync(model, bytes, Load(model));
+                if (random.Next(4) == 0 && pinned.Count < 3)
+                {
+                    pinned.Add(model);
+                }
+                else
+                {
+                    table.Release(model);
+                }
+            }
+            catch (DeviceMemoryException)
+            {
+            }
+            var snapshot = table.Snapshot(0);
+            Assert.True(snapshot.UsedBytes <= 1000);
+            Assert.All(pinned, p => Assert.True(table.Contains(p)));
+        }
+    }
+}
