@@ -1,0 +1,9 @@
+using System.CommandLine;
+using OrleansServe.Cli.Commands;
+
+var root = new RootCommand("OrleansServe command-line tools")
+{
+    ZooCommand.Create(),
+};
+
+return await root.Parse(args).InvokeAsync();
