@@ -17,6 +17,9 @@ public sealed record CpuDeviceOptions
     /// <summary>Bytes of model weights that may be resident as live sessions at once.</summary>
     public long MemoryBudgetBytes { get; init; } = 2L << 30;
 
+    /// <summary>How long a swap-in waits for memory held by batches in flight before it is refused.</summary>
+    public TimeSpan MemoryWait { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Whether ONNX Runtime threads spin while waiting (faster alone, wasteful when the CPU is shared).</summary>
     public bool AllowSpinning { get; init; }
 }
@@ -41,7 +44,7 @@ public sealed class CpuDevice : IExecutionDevice
         this.options = options;
         this.weights = weights;
         threads = new DeviceThreads($"device-{id}", options.Workers);
-        residency = new ResidencyTable<InferenceSession>(options.MemoryBudgetBytes);
+        residency = new ResidencyTable<InferenceSession>(options.MemoryBudgetBytes, options.MemoryWait);
         Name = $"CPU ({Environment.ProcessorCount} cores, ONNX Runtime, {options.Workers} workers x {options.IntraOpThreads} threads)";
     }
 

@@ -6,7 +6,10 @@ namespace OrleansServe.Engine.Execution;
 /// model that is being swapped in share that swap-in rather than starting another.
 /// </summary>
 /// <typeparam name="TResident">What residency holds (an ONNX Runtime session on the CPU device).</typeparam>
-public sealed class ResidencyTable<TResident>(long budgetBytes) where TResident : class, IDisposable
+/// <param name="budgetBytes">Bytes of resident models.</param>
+/// <param name="memoryWait">How long a swap-in waits for pinned models to be released before it is refused.</param>
+/// <param name="time">Clock for that wait.</param>
+public sealed class ResidencyTable<TResident>(long budgetBytes, TimeSpan memoryWait, TimeProvider? time = null) where TResident : class, IDisposable
 {
     private sealed class Entry(string model, long bytes, Task<TResident> loading)
     {
@@ -23,65 +26,108 @@ public sealed class ResidencyTable<TResident>(long budgetBytes) where TResident 
     private long usedBytes;
     private long swapIns;
     private long evictions;
+    private TaskCompletionSource? roomFreed;
+    private readonly TimeProvider time = time ?? TimeProvider.System;
 
     /// <summary>The byte budget.</summary>
     public long BudgetBytes { get; } = budgetBytes;
 
     /// <summary>
     /// Pins a model and returns its resident object, swapping it in with <paramref name="swapIn"/> when absent.
+    /// When every resident model is pinned, waits up to the memory wait for a batch to finish before refusing.
     /// Call <see cref="Release"/> once per successful acquire. Throws <see cref="DeviceMemoryException"/> when no room can be made.
     /// </summary>
     public async Task<(TResident Resident, bool SwappedIn)> AcquireAsync(string model, long bytes, Func<Task<TResident>> swapIn)
     {
-        Entry entry;
-        var swappedIn = false;
-        List<Entry> victims = [];
-        lock (gate)
+        var deadline = time.GetTimestamp();
+        while (true)
         {
-            if (entries.TryGetValue(model, out var existing))
+            Task roomFreed = Task.CompletedTask;
+            bool admitted;
+            Entry entry;
+            bool swappedIn;
+            List<Entry> victims;
+            lock (gate)
             {
-                entry = existing;
-                recency.Remove(entry.Node!);
-                recency.AddFirst(entry.Node!);
+                admitted = TryAdmitLocked(model, bytes, swapIn, out entry, out swappedIn, out victims);
+                if (admitted)
+                {
+                    entry.Pins++;
+                }
+                else
+                {
+                    var remaining = memoryWait - time.GetElapsedTime(deadline);
+                    if (remaining <= TimeSpan.Zero)
+                    {
+                        throw new DeviceMemoryException(
+                            $"model '{model}' needs {bytes} bytes; {BudgetBytes - usedBytes} are free and every other resident model has a batch in flight");
+                    }
+                    roomFreed = (this.roomFreed ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+                }
             }
-            else
+            if (admitted)
             {
-                if (bytes > BudgetBytes)
+                foreach (var victim in victims)
                 {
-                    throw new DeviceMemoryException($"model '{model}' needs {bytes} bytes; the device budget is {BudgetBytes}");
+                    DisposeWhenLoaded(victim);
                 }
-                for (var node = recency.Last; usedBytes + bytes > BudgetBytes && node is not null;)
-                {
-                    var previous = node.Previous;
-                    if (node.Value.Pins == 0)
-                    {
-                        victims.Add(node.Value);
-                        RemoveLocked(node.Value);
-                    }
-                    node = previous;
-                }
-                if (usedBytes + bytes > BudgetBytes)
-                {
-                    // Nothing was disposed yet: put the victims back, oldest last, rather than evict for nothing.
-                    for (var i = victims.Count - 1; i >= 0; i--)
-                    {
-                        AddLocked(victims[i], atHead: false);
-                    }
-                    evictions -= victims.Count;
-                    throw new DeviceMemoryException(
-                        $"model '{model}' needs {bytes} bytes; {BudgetBytes - usedBytes} are free and every other resident model has a batch in flight");
-                }
-                entry = new Entry(model, bytes, StartSwapIn(swapIn));
-                AddLocked(entry, atHead: true);
-                swapIns++;
-                swappedIn = true;
+                return await AwaitLoadAsync(model, entry, swappedIn).ConfigureAwait(false);
             }
-            entry.Pins++;
+            try
+            {
+                await roomFreed.WaitAsync(memoryWait - time.GetElapsedTime(deadline), time).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // Checked again above: the next pass refuses with the reason.
+            }
         }
-        foreach (var victim in victims)
+    }
+
+    private bool TryAdmitLocked(string model, long bytes, Func<Task<TResident>> swapIn, out Entry entry, out bool swappedIn, out List<Entry> victims)
+    {
+        victims = [];
+        swappedIn = false;
+        if (entries.TryGetValue(model, out entry!))
         {
-            DisposeWhenLoaded(victim);
+            recency.Remove(entry.Node!);
+            recency.AddFirst(entry.Node!);
+            return true;
         }
+        if (bytes > BudgetBytes)
+        {
+            throw new DeviceMemoryException($"model '{model}' needs {bytes} bytes; the device budget is {BudgetBytes}");
+        }
+        for (var node = recency.Last; usedBytes + bytes > BudgetBytes && node is not null;)
+        {
+            var previous = node.Previous;
+            if (node.Value.Pins == 0)
+            {
+                victims.Add(node.Value);
+                RemoveLocked(node.Value);
+            }
+            node = previous;
+        }
+        if (usedBytes + bytes > BudgetBytes)
+        {
+            // Nothing was disposed yet: put the victims back, oldest last, rather than evict for nothing.
+            for (var i = victims.Count - 1; i >= 0; i--)
+            {
+                AddLocked(victims[i], atHead: false);
+            }
+            evictions -= victims.Count;
+            victims.Clear();
+            return false;
+        }
+        entry = new Entry(model, bytes, StartSwapIn(swapIn));
+        AddLocked(entry, atHead: true);
+        swapIns++;
+        swappedIn = true;
+        return true;
+    }
+
+    private async Task<(TResident Resident, bool SwappedIn)> AwaitLoadAsync(string model, Entry entry, bool swappedIn)
+    {
         try
         {
             return (await entry.Loading.ConfigureAwait(false), swappedIn);
@@ -96,6 +142,7 @@ public sealed class ResidencyTable<TResident>(long budgetBytes) where TResident 
                     RemoveLocked(entry);
                     evictions--;
                 }
+                SignalRoomLocked();
             }
             throw;
         }
@@ -109,6 +156,10 @@ public sealed class ResidencyTable<TResident>(long budgetBytes) where TResident 
             if (entries.TryGetValue(model, out var entry) && entry.Pins > 0)
             {
                 entry.Pins--;
+                if (entry.Pins == 0)
+                {
+                    SignalRoomLocked();
+                }
             }
         }
     }
@@ -122,6 +173,7 @@ public sealed class ResidencyTable<TResident>(long budgetBytes) where TResident 
             if (entries.TryGetValue(model, out var entry) && entry.Pins == 0)
             {
                 RemoveLocked(entry);
+                SignalRoomLocked();
                 victim = entry;
             }
         }
@@ -167,6 +219,13 @@ public sealed class ResidencyTable<TResident>(long budgetBytes) where TResident 
         {
             DisposeWhenLoaded(entry);
         }
+    }
+
+    /// <summary>Wakes swap-ins waiting for memory: a model became evictable or left.</summary>
+    private void SignalRoomLocked()
+    {
+        roomFreed?.TrySetResult();
+        roomFreed = null;
     }
 
     private static Task<TResident> StartSwapIn(Func<Task<TResident>> swapIn)

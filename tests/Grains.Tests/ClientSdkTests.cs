@@ -9,7 +9,7 @@ public sealed class ClientSdkTests(SmallModelsCluster fixture) : IClassFixture<S
     [Fact]
     public async Task A_separate_host_with_the_orleans_client_calls_model_grains_directly()
     {
-        var gateway = fixture.Cluster.Primary.GatewayAddress!.Endpoint;
+        var gateway = fixture.Cluster.Primary!.GatewayAddress!.Endpoint;
         using var host = Host.CreateDefaultBuilder()
             .UseOrleansClient(client => client
                 .UseStaticClustering(gateway)

@@ -34,6 +34,8 @@ public abstract class ServingCluster : IAsyncLifetime
     {
         WriteModels();
         var builder = new TestClusterBuilder(initialSilosCount: 1);
+        // Real sockets, so that a separate client host can reach the gateway.
+        builder.Options.ConnectionTransport = ConnectionTransportType.TcpSocket;
         builder.Properties["OrleansServe:ModelRepository"] = Repository;
         builder.Properties["OrleansServe:WriteSampleZooWhenEmpty"] = "false";
         foreach (var (key, value) in Settings())

@@ -27,7 +27,7 @@ public sealed class ResidencyTableTests
     [Fact]
     public async Task Evicts_least_recently_used_model_when_memory_is_full()
     {
-        var table = new ResidencyTable<Resident>(budgetBytes: 300);
+        var table = new ResidencyTable<Resident>(300, TimeSpan.Zero);
         var created = new List<Resident>();
         await UseAsync(table, "a", 100, created);
         await UseAsync(table, "b", 100, created);
@@ -50,7 +50,7 @@ public sealed class ResidencyTableTests
     [Fact]
     public async Task Never_evicts_a_model_with_a_batch_in_flight()
     {
-        var table = new ResidencyTable<Resident>(budgetBytes: 200);
+        var table = new ResidencyTable<Resident>(200, TimeSpan.Zero);
         await table.AcquireAsync("pinned", 100, Load("pinned")); // not released: a batch is running
         await UseAsync(table, "idle", 100);
 
@@ -61,9 +61,9 @@ public sealed class ResidencyTableTests
     }
 
     [Fact]
-    public async Task Refuses_a_swap_in_when_every_resident_model_is_pinned_and_keeps_them()
+    public async Task Refuses_a_swap_in_when_every_resident_model_stays_pinned_and_keeps_them()
     {
-        var table = new ResidencyTable<Resident>(budgetBytes: 200);
+        var table = new ResidencyTable<Resident>(200, TimeSpan.Zero);
         await table.AcquireAsync("a", 100, Load("a"));
         await table.AcquireAsync("b", 100, Load("b"));
 
@@ -76,9 +76,27 @@ public sealed class ResidencyTableTests
     }
 
     [Fact]
+    public async Task A_swap_in_waits_for_a_pinned_model_to_be_released_and_then_evicts_it()
+    {
+        var table = new ResidencyTable<Resident>(200, TimeSpan.FromHours(1));
+        await table.AcquireAsync("a", 100, Load("a"));
+        await table.AcquireAsync("b", 100, Load("b"));
+
+        var waiting = table.AcquireAsync("c", 100, Load("c"));
+        Assert.False(waiting.IsCompleted);
+        table.Release("a");
+        var (resident, swappedIn) = await waiting;
+
+        Assert.Equal("c", resident.Model);
+        Assert.True(swappedIn);
+        Assert.False(table.Contains("a"));
+        Assert.True(table.Contains("b"));
+    }
+
+    [Fact]
     public async Task Refuses_a_model_larger_than_the_whole_budget()
     {
-        var table = new ResidencyTable<Resident>(budgetBytes: 100);
+        var table = new ResidencyTable<Resident>(100, TimeSpan.Zero);
         await Assert.ThrowsAsync<DeviceMemoryException>(() => table.AcquireAsync("huge", 101, Load("huge")));
         Assert.Equal(0, table.Snapshot(0).UsedBytes);
     }
@@ -86,7 +104,7 @@ public sealed class ResidencyTableTests
     [Fact]
     public async Task Requests_for_a_model_mid_swap_share_that_swap_in()
     {
-        var table = new ResidencyTable<Resident>(budgetBytes: 100);
+        var table = new ResidencyTable<Resident>(100, TimeSpan.Zero);
         var gate = new TaskCompletionSource<Resident>();
         var loads = 0;
         Func<Task<Resident>> slowLoad = () =>
@@ -112,7 +130,7 @@ public sealed class ResidencyTableTests
     [Fact]
     public async Task A_failed_swap_in_leaves_nothing_resident()
     {
-        var table = new ResidencyTable<Resident>(budgetBytes: 100);
+        var table = new ResidencyTable<Resident>(100, TimeSpan.Zero);
         await Assert.ThrowsAsync<InvalidOperationException>(() =>
             table.AcquireAsync("broken", 60, () => Task.FromException<Resident>(new InvalidOperationException("corrupt"))));
 
@@ -125,7 +143,7 @@ public sealed class ResidencyTableTests
     [Fact]
     public async Task Explicit_eviction_skips_pinned_models()
     {
-        var table = new ResidencyTable<Resident>(budgetBytes: 100);
+        var table = new ResidencyTable<Resident>(100, TimeSpan.Zero);
         await table.AcquireAsync("m", 10, Load("m"));
         Assert.False(table.TryEvict("m"));
         table.Release("m");
@@ -137,7 +155,7 @@ public sealed class ResidencyTableTests
     public async Task Random_churn_never_exceeds_the_budget_or_evicts_pinned_models()
     {
         var random = new Random(7);
-        var table = new ResidencyTable<Resident>(budgetBytes: 1000);
+        var table = new ResidencyTable<Resident>(1000, TimeSpan.Zero);
         var pinned = new HashSet<string>();
         for (var i = 0; i < 5000; i++)
         {
