@@ -294,9 +294,18 @@ internal sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
         WrittenCount += count;
     }
 
-    public Memory<byte> GetMemory(int sizeHint = 0) => buffer.AsMemory(Reserve(sizeHint));
+    public Memory<byte> GetMemory(int sizeHint = 0)
+    {
+        // Reserve first: it may replace the buffer.
+        var start = Reserve(sizeHint);
+        return buffer.AsMemory(start);
+    }
 
-    public Span<byte> GetSpan(int sizeHint = 0) => buffer.AsSpan(Reserve(sizeHint));
+    public Span<byte> GetSpan(int sizeHint = 0)
+    {
+        var start = Reserve(sizeHint);
+        return buffer.AsSpan(start);
+    }
 
     public void Dispose()
     {
