@@ -53,6 +53,11 @@ public static class InferRequestParser
         {
             throw new KServeProtocolException($"malformed JSON: {e.Message}", e);
         }
+        catch (InvalidOperationException e)
+        {
+            // The reader throws this when it unescapes text that is not valid UTF-8 or has a lone surrogate escape.
+            throw new KServeProtocolException($"malformed JSON: {e.Message}", e);
+        }
 
         var inputs = AttachBinaryData(header.Inputs, body[jsonLength..], inferenceHeaderLength is not null);
         var request = new InferenceRequest(header.Id, inputs, header.Outputs?.Select(o => o.Name).ToArray());

@@ -229,6 +229,12 @@ public sealed class InferRequestParserErrorTests
         Rejected(body, null, "is not valid UTF-8");
     }
 
+    [Theory]
+    [InlineData("""{"inputs":[{"name":"\ud800","shape":[1],"datatype":"FP32","data":[1]}]}""", "the name of inputs[0] is not valid UTF-8")]
+    [InlineData("""{"\ud800":1,"inputs":[]}""", "malformed JSON")]
+    [InlineData("""{"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":["\ud800"]}]}""", "malformed JSON")]
+    public void Lone_surrogate_escapes_are_rejected(string json, string expectedMessagePart) => Rejected(json, expectedMessagePart);
+
     [Fact]
     public void The_request_id_must_be_a_string() => Rejected("""{"id":5,"inputs":[]}""", "'id' must be a string");
 
