@@ -153,7 +153,8 @@ public static class InferResponseWriter
         }
         finally
         {
-            writer.Reset();
+            // Detach so the cached writer does not keep the caller's buffer alive.
+            writer.Reset(DetachedBufferWriter.Instance);
             cachedWriter = writer;
         }
     }
@@ -276,6 +277,18 @@ public sealed class EncodedInferResponse : IDisposable
         header?.Dispose();
         header = null;
     }
+}
+
+/// <summary>Where an idle cached <see cref="Utf8JsonWriter"/> points; it is always reset to a real destination before use.</summary>
+internal sealed class DetachedBufferWriter : IBufferWriter<byte>
+{
+    public static readonly DetachedBufferWriter Instance = new();
+
+    public void Advance(int count) => throw new InvalidOperationException("the JSON writer is not attached to a destination");
+
+    public Memory<byte> GetMemory(int sizeHint = 0) => throw new InvalidOperationException("the JSON writer is not attached to a destination");
+
+    public Span<byte> GetSpan(int sizeHint = 0) => throw new InvalidOperationException("the JSON writer is not attached to a destination");
 }
 
 /// <summary>An <see cref="IBufferWriter{T}"/> over arrays rented from the shared pool.</summary>
