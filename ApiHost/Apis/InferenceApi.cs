@@ -1,4 +1,3 @@
-using System.Buffers;
 using Microsoft.Extensions.Options;
 using OrleansServe.ApiHost.Extensions;
 using OrleansServe.ApiHost.Protocol;
@@ -9,7 +8,7 @@ namespace OrleansServe.ApiHost.Apis;
 public static class InferenceApi
 {
     /// <summary>The header that splits a binary-extension body into its JSON part and its tensor bytes.</summary>
-    public const string HeaderLengthHeader = "Inference-Header-Content-Length";
+    public const string HeaderLengthHeader = InferResponseWriter.InferenceHeaderContentLengthHeader;
 
     /// <summary>Maps POST /v2/models/{model}[/versions/{version}]/infer.</summary>
     public static IEndpointRouteBuilder MapInferenceApi(this IEndpointRouteBuilder routes)
@@ -28,20 +27,15 @@ public static class InferenceApi
         var parsed = InferRequestParser.Parse(body, headerLength);
         var response = await grain.InferAsync(parsed.Request with { Version = version });
 
-        var buffer = new ArrayBufferWriter<byte>(4096);
-        var jsonLength = InferResponseWriter.Write(buffer, response, parsed);
+        using var encoded = InferResponseWriter.Encode(response, parsed);
         http.Response.StatusCode = StatusCodes.Status200OK;
-        if (jsonLength is int length)
+        http.Response.ContentType = encoded.ContentType;
+        http.Response.ContentLength = encoded.ContentLength;
+        if (encoded.InferenceHeaderContentLength is int length)
         {
-            http.Response.ContentType = "application/octet-stream";
             http.Response.Headers[HeaderLengthHeader] = length.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
-        else
-        {
-            http.Response.ContentType = "application/json";
-        }
-        http.Response.ContentLength = buffer.WrittenCount;
-        await http.Response.Body.WriteAsync(buffer.WrittenMemory, http.RequestAborted);
+        await encoded.WriteToAsync(http.Response.Body, http.RequestAborted);
     }
 
     private static int? ReadHeaderLength(HttpRequest request)

@@ -20,6 +20,7 @@ public static class SampleZoo
 
     private static readonly Dictionary<string, (Func<byte[]> Build, SampleModelConfig Config)> Models = new(StringComparer.Ordinal)
     {
+        ["tabular_mlp"] = (BuildTabularMlp, new SampleModelConfig(SloMs: 10, MaxBatchSize: 32, Priority: 1)),
         ["mlp"] = (BuildMlp, new SampleModelConfig(SloMs: 20, MaxBatchSize: 32, Priority: 1)),
         ["lenet5"] = (BuildLeNet5, new SampleModelConfig(SloMs: 10, MaxBatchSize: 32, Priority: 1)),
         ["resnet_small"] = (BuildResNetSmall, new SampleModelConfig(SloMs: 50, MaxBatchSize: 32, Priority: 1)),
@@ -27,7 +28,8 @@ public static class SampleZoo
 
     private static readonly JsonSerializerOptions ConfigJson = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true };
 
-    public static IReadOnlyList<string> ModelNames { get; } = ["mlp", "lenet5", "resnet_small"];
+    /// <summary>Names of the sample models.</summary>
+    public static IReadOnlyList<string> ModelNames { get; } = ["tabular_mlp", "mlp", "lenet5", "resnet_small"];
 
     /// <summary>The ONNX bytes of a sample model; identical on every call.</summary>
     /// <exception cref="ArgumentException">No sample model has that name.</exception>
@@ -68,6 +70,17 @@ public static class SampleZoo
         Models.TryGetValue(name, out var entry)
             ? entry
             : throw new ArgumentException($"unknown sample model '{name}'; known: {string.Join(", ", ModelNames)}", nameof(name));
+
+    /// <summary>4 → 16 → 3 classifier of four tabular features: small enough to call by hand with curl.</summary>
+    private static byte[] BuildTabularMlp()
+    {
+        var layers = new LayerWriter(new OnnxGraphBuilder("tabular_mlp"), seed: 4);
+        var x = layers.Graph.AddInput("features", ElementType.Fp32, Batch, 4);
+        x = layers.Relu(layers.Gemm("fc1", x, 4, 16));
+        layers.Softmax(layers.Gemm("fc2", x, 16, 3), output: "probabilities");
+        layers.Graph.AddOutput("probabilities", ElementType.Fp32, Batch, 3);
+        return layers.Graph.ToBytes();
+    }
 
     /// <summary>784 → 256 → 128 → 10 classifier for flattened 28×28 images.</summary>
     private static byte[] BuildMlp()

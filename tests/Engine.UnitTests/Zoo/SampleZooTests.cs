@@ -51,7 +51,18 @@ public sealed class SampleZooTests : IDisposable
         Assert.NotEqual(together[..10], together[10..]);
     }
 
+    [Fact]
+    public void Tabular_mlp_gives_three_class_probabilities_per_row()
+    {
+        using var runner = new OrtRunner(SampleZoo.Build("tabular_mlp"));
+        var (values, shape) = runner.Run("features", [5.1f, 3.5f, 1.4f, 0.2f, 6.7f, 3.0f, 5.2f, 2.3f], [2, 4], "probabilities");
+
+        Assert.Equal([2L, 3L], shape);
+        Assert.All(values.Chunk(3), row => Assert.Equal(1.0, row.Sum(p => (double)p), precision: 4));
+    }
+
     [Theory]
+    [InlineData("tabular_mlp")]
     [InlineData("mlp")]
     [InlineData("lenet5")]
     [InlineData("resnet_small")]
@@ -63,7 +74,7 @@ public sealed class SampleZooTests : IDisposable
     [Fact]
     public void Model_names_list_every_sample_model_and_each_builds()
     {
-        Assert.Equal(["mlp", "lenet5", "resnet_small"], SampleZoo.ModelNames);
+        Assert.Equal(["tabular_mlp", "mlp", "lenet5", "resnet_small"], SampleZoo.ModelNames);
         Assert.All(SampleZoo.ModelNames, name => Assert.NotEmpty(SampleZoo.Build(name)));
     }
 
