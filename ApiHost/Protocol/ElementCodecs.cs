@@ -231,16 +231,8 @@ internal readonly struct Fp16Codec : IElementCodec
             FloatLiterals.Write(writer, (double)value);
             return;
         }
-        // Half's own shortest round-trip text ("0.1"), rather than the longer digits of its float widening.
-        Span<byte> text = stackalloc byte[32];
-        if (value.TryFormat(text, out var written, default, CultureInfo.InvariantCulture))
-        {
-            writer.WriteRawValue(text[..written], skipInputValidation: true);
-        }
-        else
-        {
-            writer.WriteNumberValue((float)value);
-        }
+        // The exact value widened to float: Half's own shortest text ("65500" for 65504) misleads readers that parse wider types.
+        writer.WriteNumberValue((float)value);
     }
 }
 
