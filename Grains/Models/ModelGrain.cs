@@ -41,10 +41,18 @@ public sealed class ModelGrain(
     private string Name => this.GetPrimaryKeyString();
 
     /// <inheritdoc />
-    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         FailQueued(InferenceErrorKind.Unavailable, $"model '{Name}' is being deactivated");
-        return ReleaseAsync();
+        try
+        {
+            await ReleaseAsync();
+        }
+        catch (Exception e)
+        {
+            // At silo shutdown the device and scheduler may already be gone; their state goes with them.
+            logger.LogDebug(e, "Model {Model} released its residency without the device", Name);
+        }
     }
 
     /// <inheritdoc />
