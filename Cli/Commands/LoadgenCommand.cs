@@ -15,6 +15,16 @@ public static class LoadgenCommand
         {
             Description = "Server base address",
             DefaultValueFactory = _ => new Uri("http://127.0.0.1:8000"),
+            CustomParser = result =>
+            {
+                var text = result.Tokens.Single().Value;
+                if (Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https")
+                {
+                    return uri;
+                }
+                result.AddError($"--url must be an absolute http:// or https:// address, not '{text}'");
+                return null;
+            },
         };
         var model = new Option<string>("--model") { Description = "Model to load", Required = true };
         var batch = new Option<int>("--batch") { Description = "Batch size of every request", DefaultValueFactory = _ => 1 };

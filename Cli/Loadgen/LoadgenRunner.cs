@@ -70,6 +70,11 @@ public static class LoadgenRunner
             }
         }
 
+        if (Console.IsOutputRedirected)
+        {
+            // Spectre assumes 80 columns without a terminal, which would wrap every figure of the table.
+            AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 160);
+        }
         var report = new LoadReport(MachineInfo.Current(), DateTimeOffset.UtcNow, settings.Url.ToString(), settings.Model, settings.Batch, runs);
         AnsiConsole.Write(report.ToTable());
         foreach (var run in runs.Where(r => r.FirstError is not null))
