@@ -4,6 +4,7 @@ using OrleansServe.Cli.Commands;
 var root = new RootCommand("OrleansServe command-line tools")
 {
     ZooCommand.Create(),
+    LoadgenCommand.Create(),
 };
 
 return await root.Parse(args).InvokeAsync();
