@@ -7,7 +7,7 @@
 #   LOADGEN_WARMUP     warmup seconds per run [2]
 #   LOADGEN_CONCURRENCY  closed-loop concurrencies [1,8,32]
 #   LOADGEN_MODELS     models to measure [mlp resnet_small]
-#   LOADGEN_EXTRA      extra loadgen options, e.g. --binary []
+#   LOADGEN_EXTRA      extra loadgen options, e.g. --binary (results then carry a -binary suffix) []
 #   LOADGEN_PORT, LOADGEN_SILO_PORT, LOADGEN_GATEWAY_PORT  server ports [18123, 21111, 40000]
 set -euo pipefail
 
@@ -67,5 +67,5 @@ for model in $models; do
         --url "$url" --model "$model" --batch 1 --concurrency "$concurrency" \
         --duration "$duration" --warmup "$warmup" \
         --direct "$repository/$model/1/model.onnx" \
-        --json "$results/loadgen-$model-$stamp.json" ${LOADGEN_EXTRA:-}
+        --json "$results/loadgen-$model${LOADGEN_EXTRA:+-binary}-$stamp.json" ${LOADGEN_EXTRA:-}
 done

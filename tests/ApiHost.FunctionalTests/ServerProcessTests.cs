@@ -115,7 +115,16 @@ public sealed class ServerProcessTests : IDisposable
             process.Start();
             process.BeginOutputReadLine();
             process.BeginErrorReadLine();
-            await ready.Task.WaitAsync(TimeSpan.FromMinutes(2));
+            try
+            {
+                await ready.Task.WaitAsync(TimeSpan.FromMinutes(2));
+            }
+            catch
+            {
+                // A server that never became ready must not outlive the test.
+                await server.DisposeAsync();
+                throw;
+            }
             return server;
         }
 
