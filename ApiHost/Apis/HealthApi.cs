@@ -20,6 +20,7 @@ public static class HealthApi
     /// <summary>The server's version string.</summary>
     public static string ServerVersion { get; } = typeof(HealthApi).Assembly.GetName().Version?.ToString(3) ?? "0.1.0";
 
-    private static IResult Ready(ServerReadiness readiness) =>
+    /// <summary>200 when the server takes requests, 503 with the reason otherwise.</summary>
+    public static IResult Ready(ServerReadiness readiness) =>
         readiness.IsReady ? TypedResults.Ok(new ReadyResponse(true)) : ApiErrors.Error(StatusCodes.Status503ServiceUnavailable, "the server is not ready");
 }
