@@ -384,6 +384,8 @@ public sealed class ModelGrain(
         catch (Exception e) when (e is InvalidModelException or InferenceException or Engine.Execution.DeviceMemoryException)
         {
             SetUnavailable(e.Message);
+            // A model that cannot run holds no place in the plan.
+            await GrainFactory.GetGrain<ISchedulerGrain>(SchedulerGrain.Key).RemoveModelAsync(Name);
         }
     }
 

@@ -22,11 +22,11 @@ internal sealed class ServedModel
         Batchable = Inputs.All(i => i.HasDynamicBatch) && Outputs.All(o => o.HasDynamicBatch);
         MaxBatchSize = Batchable ? files.Config.MaxBatchSize : 1;
         OutputNames = [.. Outputs.Select(o => o.Name)];
-        foreach (var name2 in files.Config.DimOverrides.Keys)
+        foreach (var pinned in files.Config.DimOverrides.Keys)
         {
-            if (!Inputs.Any(i => i.Name == name2) && !Outputs.Any(o => o.Name == name2))
+            if (!Inputs.Any(i => i.Name == pinned) && !Outputs.Any(o => o.Name == pinned))
             {
-                throw new InvalidModelException($"config.json pins dims of '{name2}', which is neither an input nor an output of the model");
+                throw new InvalidModelException($"config.json pins dims of '{pinned}', which is neither an input nor an output of the model");
             }
         }
     }

@@ -156,6 +156,14 @@ public sealed class ModelGrainTests(SmallModelsCluster fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task A_model_onnx_runtime_cannot_build_is_unavailable_and_says_why()
+    {
+        var status = await Model("unrunnable").GetStatusAsync();
+        Assert.Equal(ModelState.Unavailable, status.State);
+        Assert.Contains("NoSuchOperator", status.Reason);
+    }
+
+    [Fact]
     public async Task An_unknown_model_is_not_found()
     {
         var error = await Assert.ThrowsAsync<InferenceException>(() => Model("no_such_model").InferAsync(Request(Fp32("x", [1, 3], 1, 2, 3))));

@@ -11,9 +11,10 @@ public sealed class RepositoryGrainTests(SmallModelsCluster fixture) : IClassFix
     {
         var index = await Repository.IndexAsync();
 
-        Assert.Equal(["add", "add_fast", "add_tiny_queue", "broken", "fixed", "mlp", "typed"], index.Select(s => s.Name).Order().ToArray());
+        Assert.Equal(["add", "add_fast", "add_tiny_queue", "broken", "fixed", "mlp", "typed", "unrunnable"], index.Select(s => s.Name).Order().ToArray());
         Assert.Equal(ModelState.Unavailable, index.Single(s => s.Name == "broken").State);
-        Assert.All(index.Where(s => s.Name != "broken"), s => Assert.Equal(ModelState.Ready, s.State));
+        Assert.Equal(ModelState.Unavailable, index.Single(s => s.Name == "unrunnable").State);
+        Assert.All(index.Where(s => s.Name is not "broken" and not "unrunnable"), s => Assert.Equal(ModelState.Ready, s.State));
     }
 
     [Fact]
@@ -50,5 +51,6 @@ public sealed class RepositoryGrainTests(SmallModelsCluster fixture) : IClassFix
         var assignment = Assert.Single(plan.Assignments);
         Assert.Contains("add_fast", assignment.Models);
         Assert.DoesNotContain("broken", assignment.Models);
+        Assert.DoesNotContain("unrunnable", assignment.Models);
     }
 }

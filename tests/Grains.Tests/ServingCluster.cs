@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Orleans.TestingHost;
+using OrleansServe.Engine.Onnx;
+using OrleansServe.Engine.Tensors;
 using OrleansServe.Engine.Zoo;
 using OrleansServe.Grains.Hosting;
 
@@ -71,7 +73,18 @@ public sealed class SmallModelsCluster : ServingCluster
         AddModel("typed", TestModels.TypedIdentity(), """{"max_batch_size": 8}""");
         AddModel("fixed", TestModels.FixedShape(), "{}");
         AddModel("broken", [0x08, 0x07, 0x12, 0xff, 0x01], "{}");
+        AddModel("unrunnable", Unrunnable(), "{}");
         AddModel("mlp", SampleZoo.Build("mlp"), """{"max_batch_size": 8}""");
+    }
+
+    /// <summary>A well-formed file with a valid signature whose graph uses an operator no runtime knows.</summary>
+    private static byte[] Unrunnable()
+    {
+        var graph = new OnnxGraphBuilder("unrunnable");
+        graph.AddInput("x", ElementType.Fp32, "batch", 3);
+        graph.AddNode("NoSuchOperator", ["x"], ["y"]);
+        graph.AddOutput("y", ElementType.Fp32, "batch", 3);
+        return graph.ToBytes();
     }
 }
 
