@@ -17,7 +17,7 @@ public sealed class ApiOptions
 }
 
 /// <summary>Where the embedded silo or the client finds the cluster (localhost clustering).</summary>
-public sealed class ClusterOptions
+public sealed class LocalClusterOptions
 {
     /// <summary>Configuration section name.</summary>
     public const string Section = "Cluster";

@@ -19,7 +19,7 @@ public static class HostingExtensions
     {
         builder.Configuration.AddCommandLine(args, SwitchMappings);
         var api = builder.Configuration.GetSection(ApiOptions.Section).Get<ApiOptions>() ?? new ApiOptions();
-        var cluster = builder.Configuration.GetSection(ClusterOptions.Section).Get<ClusterOptions>() ?? new ClusterOptions();
+        var cluster = builder.Configuration.GetSection(LocalClusterOptions.Section).Get<LocalClusterOptions>() ?? new LocalClusterOptions();
         builder.Services.Configure<ApiOptions>(builder.Configuration.GetSection(ApiOptions.Section));
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = api.MaxRequestBodyBytes);
         builder.Services.AddOpenApi();

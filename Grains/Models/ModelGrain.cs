@@ -141,22 +141,26 @@ public sealed class ModelGrain(
         return await pending.Completion.Task;
     }
 
-    private void Dispatch()
+    /// <summary>
+    /// Sends batches while this model has in-flight room. With max_queue_delay_ms a batch that is not full waits
+    /// for company until its first request has waited that long (<paramref name="delayElapsed"/>: it has).
+    /// </summary>
+    private void Dispatch(bool delayElapsed = false)
     {
         var model = served;
         while (model is not null && inFlight < options.Value.MaxInflightBatchesPerModel && queue.Count > 0)
         {
             var delay = model.Config.MaxQueueDelayMs;
-            if (delay > 0 && queuedSamples < model.MaxBatchSize)
+            if (!delayElapsed && delay > 0 && queuedSamples < model.MaxBatchSize)
             {
-                var waited = time.GetElapsedTime(queue.First!.Value.EnqueuedAt);
-                var remaining = TimeSpan.FromMilliseconds(delay) - waited;
+                var remaining = TimeSpan.FromMilliseconds(delay) - time.GetElapsedTime(queue.First!.Value.EnqueuedAt);
                 if (remaining > TimeSpan.Zero)
                 {
                     delayTimer ??= this.RegisterGrainTimer(OnDelayElapsedAsync, new GrainTimerCreationOptions(remaining, Timeout.InfiniteTimeSpan) { Interleave = true });
                     return;
                 }
             }
+            delayElapsed = false;
             var batch = TakeBatch(model.MaxBatchSize);
             inFlight++;
             _ = RunBatchAsync(model, batch);
@@ -167,12 +171,7 @@ public sealed class ModelGrain(
     {
         delayTimer?.Dispose();
         delayTimer = null;
-        if (served is { } model && queue.Count > 0 && inFlight < options.Value.MaxInflightBatchesPerModel)
-        {
-            inFlight++;
-            _ = RunBatchAsync(model, TakeBatch(model.MaxBatchSize));
-        }
-        Dispatch();
+        Dispatch(delayElapsed: true);
         return Task.CompletedTask;
     }
 
