@@ -13,27 +13,30 @@ namespace OrleansServe.Grains.Devices;
 public sealed class GpuGrain(DeviceHost host) : Grain, IGpuGrain
 {
     private IExecutionDevice device = null!;
+    private DeviceDescription description = null!;
 
     /// <inheritdoc />
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        var (_, localId) = SiloBoundPlacement.Parse(this.GetPrimaryKeyString());
+        var key = this.GetPrimaryKeyString();
+        var (silo, localId) = SiloBoundPlacement.Parse(key);
         if (!host.TryGet(localId, out device))
         {
             throw new InferenceException(InferenceErrorKind.Unavailable, $"this silo has no device '{localId}'");
         }
+        description = new DeviceDescription(key, device.Kind, device.Name, silo.ToParsableString(), device.MemoryBudgetBytes);
         return Task.CompletedTask;
     }
 
     /// <inheritdoc />
-    public Task<DeviceDescription> DescribeAsync() => Task.FromResult(Describe());
+    public Task<DeviceDescription> DescribeAsync() => Task.FromResult(description);
 
     /// <inheritdoc />
     public Task<DeviceStatus> GetStatusAsync()
     {
         var snapshot = device.Snapshot();
         var resident = snapshot.Resident.Select(r => new Residency(r.Model, r.Bytes, r.Pins)).ToArray();
-        return Task.FromResult(new DeviceStatus(Describe(), snapshot.UsedBytes, resident, snapshot.SwapIns, snapshot.Evictions, snapshot.InFlight));
+        return Task.FromResult(new DeviceStatus(description, snapshot.UsedBytes, resident, snapshot.SwapIns, snapshot.Evictions, snapshot.InFlight));
     }
 
     /// <inheritdoc />
@@ -80,9 +83,6 @@ public sealed class GpuGrain(DeviceHost host) : Grain, IGpuGrain
         device.Evict(model);
         return Task.CompletedTask;
     }
-
-    private DeviceDescription Describe() =>
-        new(this.GetPrimaryKeyString(), device.Kind, device.Name, SiloBoundPlacement.Parse(this.GetPrimaryKeyString()).Silo.ToParsableString(), device.MemoryBudgetBytes);
 
     /// <summary>Turns device failures into refusals the caller can act on; runtime errors on valid shapes come from input values.</summary>
     private static InferenceException Translate(Exception e, string model) => e switch

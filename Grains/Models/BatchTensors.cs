@@ -1,20 +1,18 @@
-using OrleansServe.Engine.Onnx;
-
 namespace OrleansServe.Grains.Models;
 
 /// <summary>Stacks requests into one batch along the first dimension and splits outputs back.</summary>
 internal static class BatchTensors
 {
     /// <summary>Inputs of the batch in graph order; a batch of one request is passed through without a copy.</summary>
-    public static Tensor[] Stack(TensorSignature[] signature, IReadOnlyList<PreparedRequest> requests)
+    public static Tensor[] Stack(IReadOnlyList<PreparedRequest> requests)
     {
         if (requests.Count == 1)
         {
             return requests[0].Inputs;
         }
         var total = requests.Sum(r => (long)r.BatchSize);
-        var stacked = new Tensor[signature.Length];
-        for (var i = 0; i < signature.Length; i++)
+        var stacked = new Tensor[requests[0].Inputs.Length];
+        for (var i = 0; i < stacked.Length; i++)
         {
             var first = requests[0].Inputs[i];
             var data = new byte[requests.Sum(r => r.Inputs[i].Data.LongLength)];

@@ -246,7 +246,7 @@ public sealed class ModelGrain(
 
     private async Task ExecuteAsync(ServedModel model, List<Pending> batch)
     {
-        var inputs = BatchTensors.Stack(model.Inputs, batch.Select(p => p.Prepared).ToList());
+        var inputs = BatchTensors.Stack(batch.Select(p => p.Prepared).ToList());
         var result = await model.Device.ExecuteAsync(new ExecutionBatch(Name, inputs, model.OutputNames));
         var size = batch.Sum(p => p.Prepared.BatchSize);
         statistics.Executed(size, batch.Count, result.ComputeInputNs, result.ComputeInferNs, result.ComputeOutputNs, time.GetUtcNow().ToUnixTimeMilliseconds());
