@@ -16,7 +16,7 @@ public sealed record ModelServingConfig(
     [property: Id(3)] double MaxQueueDelayMs,
     [property: Id(4)] int MaxQueueSize);
 
-/// <summary>Model metadata as the KServe v2 model metadata endpoint reports it.</summary>
+/// <summary>Model metadata as the KServe v2 model metadata endpoint reports it; Versions lists the versions served.</summary>
 [GenerateSerializer, Immutable, Alias("orleansserve.ModelMetadata")]
 public sealed record ModelMetadata(
     [property: Id(0)] string Name,

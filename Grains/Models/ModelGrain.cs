@@ -96,7 +96,7 @@ public sealed class ModelGrain(
     public async Task<ModelMetadata> GetMetadataAsync()
     {
         var model = await ReadyModelAsync();
-        return model.ToMetadata([.. repository.ListVersions(Name)]);
+        return model.ToMetadata([model.Version]);
     }
 
     /// <inheritdoc />

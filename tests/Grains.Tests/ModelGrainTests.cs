@@ -164,6 +164,18 @@ public sealed class ModelGrainTests(SmallModelsCluster fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task Only_the_newest_version_is_served_and_reported()
+    {
+        var metadata = await Model("versioned").GetMetadataAsync();
+        Assert.Equal(["2"], metadata.Versions);
+        var response = await Model("versioned").InferAsync(Request(Fp32("x", [1, 3], 0, 0, 0)));
+        Assert.Equal("2", response.ModelVersion);
+        Assert.Equal([2f, 2f, 2f], ReadFp32(response.Outputs[0]));
+        var old = await Assert.ThrowsAsync<InferenceException>(() => Model("versioned").InferAsync(new InferenceRequest(null, [Fp32("x", [1, 3], 0, 0, 0)], null, "1")));
+        Assert.Equal(InferenceErrorKind.NotFound, old.Kind);
+    }
+
+    [Fact]
     public async Task An_unknown_model_is_not_found()
     {
         var error = await Assert.ThrowsAsync<InferenceException>(() => Model("no_such_model").InferAsync(Request(Fp32("x", [1, 3], 1, 2, 3))));

@@ -24,9 +24,9 @@ public abstract class ServingCluster : IAsyncLifetime
     /// <summary>Extra configuration ("OrleansServe:..." keys).</summary>
     protected virtual IEnumerable<KeyValuePair<string, string>> Settings() => [];
 
-    public void AddModel(string name, byte[] onnx, string config)
+    public void AddModel(string name, byte[] onnx, string config, string version = "1")
     {
-        var folder = Path.Combine(Repository, name, "1");
+        var folder = Path.Combine(Repository, name, version);
         Directory.CreateDirectory(folder);
         File.WriteAllBytes(Path.Combine(folder, "model.onnx"), onnx);
         File.WriteAllText(Path.Combine(Repository, name, "config.json"), config);
@@ -74,6 +74,8 @@ public sealed class SmallModelsCluster : ServingCluster
         AddModel("fixed", TestModels.FixedShape(), "{}");
         AddModel("broken", [0x08, 0x07, 0x12, 0xff, 0x01], "{}");
         AddModel("unrunnable", Unrunnable(), "{}");
+        AddModel("versioned", TestModels.AddConstant(1f), "{}", version: "1");
+        AddModel("versioned", TestModels.AddConstant(2f), "{}", version: "2");
         AddModel("mlp", SampleZoo.Build("mlp"), """{"max_batch_size": 8}""");
     }
 
