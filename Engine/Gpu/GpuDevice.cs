@@ -1,0 +1,109 @@
+using ILGPU;
+using ILGPU.Algorithms;
+using ILGPU.Runtime;
+using ILGPU.Runtime.CPU;
+using ILGPU.Runtime.Cuda;
+
+namespace OrleansServe.Engine.Gpu;
+
+/// <summary>Which accelerator runs the engine's kernels.</summary>
+public enum GpuDeviceKind
+{
+    /// <summary>An NVIDIA GPU through ILGPU's CUDA backend (cuBLAS for GEMM when it loads).</summary>
+    Cuda,
+
+    /// <summary>ILGPU's CPU accelerator: the same kernels, simulated on the CPU; slow, for tests and machines without a GPU.</summary>
+    IlgpuCpu,
+}
+
+/// <summary>
+/// One accelerator with its stream, kernels and GEMM. ILGPU binds an accelerator to the thread that uses it, so a
+/// device is created, used and disposed on one dedicated device thread (see <see cref="DeviceWorker"/>).
+/// </summary>
+public sealed class GpuDevice : IDisposable
+{
+    private readonly Context context;
+    private readonly int maxGroups;
+    private readonly int groupSize;
+
+    private GpuDevice(Context context, Accelerator accelerator, GpuDeviceKind kind, Func<GpuDevice, IGemm?>? gemmFactory)
+    {
+        this.context = context;
+        Accelerator = accelerator;
+        Kind = kind;
+        Stream = accelerator.CreateStream();
+        if (kind == GpuDeviceKind.IlgpuCpu)
+        {
+            // Every simulated thread is costly on the CPU accelerator: few threads, many elements each.
+            groupSize = Math.Min(16, accelerator.MaxNumThreadsPerGroup);
+            maxGroups = 4;
+        }
+        else
+        {
+            groupSize = 256;
+            maxGroups = accelerator.NumMultiprocessors * 8;
+        }
+        Kernels = new KernelSet(accelerator);
+        Gemm = gemmFactory?.Invoke(this) ?? new IlgpuGemm(this);
+    }
+
+    public GpuDeviceKind Kind { get; }
+
+    /// <summary>"cuda" or "ilgpu-cpu".</summary>
+    public string KindName => Kind == GpuDeviceKind.Cuda ? "cuda" : "ilgpu-cpu";
+
+    public string Name => Accelerator.Name;
+
+    public Accelerator Accelerator { get; }
+
+    /// <summary>The stream all of this device's work is enqueued on.</summary>
+    public AcceleratorStream Stream { get; }
+
+    /// <summary>The GEMM in use (cuBLAS or the ILGPU fallback); its name says which.</summary>
+    public IGemm Gemm { get; }
+
+    internal KernelSet Kernels { get; }
+
+    /// <summary>Bytes of device memory.</summary>
+    public long MemoryBytes => Accelerator.MemorySize;
+
+    /// <summary>Creates the device. Call on the thread that will use it.</summary>
+    /// <param name="gemmFactory">Makes the GEMM (e.g. cuBLAS); null or a null result selects the ILGPU fallback.</param>
+    /// <exception cref="NotSupportedException">No CUDA device is present (for <see cref="GpuDeviceKind.Cuda"/>).</exception>
+    public static GpuDevice Create(GpuDeviceKind kind, int ordinal = 0, Func<GpuDevice, IGemm?>? gemmFactory = null)
+    {
+        if (kind == GpuDeviceKind.IlgpuCpu)
+        {
+            var cpuContext = Context.Create(b => b.CPU().EnableAlgorithms());
+            return new GpuDevice(cpuContext, cpuContext.CreateCPUAccelerator(0, CPUAcceleratorMode.Parallel), kind, gemmFactory);
+        }
+        var context = Context.Create(b => b.Cuda().EnableAlgorithms());
+        var devices = context.GetCudaDevices();
+        if (ordinal < 0 || ordinal >= devices.Count)
+        {
+            context.Dispose();
+            throw new NotSupportedException(devices.Count == 0
+                ? "no CUDA device is available (ILGPU found none: no NVIDIA driver, or no GPU)"
+                : $"CUDA device {ordinal} does not exist; this machine has {devices.Count}");
+        }
+        return new GpuDevice(context, context.CreateCudaAccelerator(ordinal), kind, gemmFactory);
+    }
+
+    /// <summary>A grid-stride launch for <paramref name="elements"/> work items.</summary>
+    internal KernelConfig Launch(long elements)
+    {
+        var groups = (int)Math.Clamp((elements + groupSize - 1) / groupSize, 1, maxGroups);
+        return new KernelConfig(groups, groupSize);
+    }
+
+    /// <summary>Waits for all work enqueued on the stream.</summary>
+    public void Synchronize() => Stream.Synchronize();
+
+    public void Dispose()
+    {
+        Gemm.Dispose();
+        Stream.Dispose();
+        Accelerator.Dispose();
+        context.Dispose();
+    }
+}
