@@ -19,8 +19,8 @@ internal sealed class KernelSet(Accelerator accelerator)
     public readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, UnaryOp, float, float> ChannelAffine =
         accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, UnaryOp, float, float>(ElementwiseKernels.ChannelAffine);
 
-    public readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, Shape6, Shape6, Shape6, int> StridedCopy =
-        accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, Shape6, Shape6, Shape6, int>(ElementwiseKernels.StridedCopy);
+    public readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, Shape6, Shape6, Shape6, int, int> StridedCopy =
+        accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, Shape6, Shape6, Shape6, int, int>(ElementwiseKernels.StridedCopy);
 
     public readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, int, float> Fill =
         accelerator.LoadKernel<ArrayView<float>, int, float>(ElementwiseKernels.Fill);

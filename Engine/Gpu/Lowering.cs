@@ -53,14 +53,15 @@ public sealed class Lowering
     }
 
     /// <summary>Copies a strided box of <paramref name="shape"/> from src to dst.</summary>
-    internal Action Copy(ArrayView<float> src, ArrayView<float> dst, int[] shape, int[] srcStrides, int[] dstStrides)
+    internal Action Copy(ArrayView<float> src, ArrayView<float> dst, int[] shape, int[] srcStrides, int[] dstStrides, long srcStart = 0)
     {
+        var start = checked((int)srcStart);
         var n = checked((int)ShapeMath.Count(shape));
         var launch = Device.Launch(n);
         var s = Shape6.Of(shape);
         var ss = Shape6.Of(srcStrides);
         var ds = Shape6.Of(dstStrides);
-        return () => Kernels.StridedCopy(Stream, launch, src, dst, s, ss, ds, n);
+        return () => Kernels.StridedCopy(Stream, launch, src, dst, s, ss, ds, start, n);
     }
 
     /// <summary>y = a ∘ b with numpy broadcasting to y's shape.</summary>

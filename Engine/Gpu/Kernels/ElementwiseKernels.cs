@@ -137,12 +137,13 @@ internal static class ElementwiseKernels
     }
 
     /// <summary>Copies the elements of a strided box: Transpose, Slice, Concat, Split and Expand are all this kernel.</summary>
-    public static void StridedCopy(ArrayView<float> src, ArrayView<float> dst, Shape6 shape, Shape6 srcStrides, Shape6 dstStrides, int n)
+    /// <remarks>The source start is an offset rather than a sub-view because negative strides (Slice with negative steps) read backwards from it.</remarks>
+    public static void StridedCopy(ArrayView<float> src, ArrayView<float> dst, Shape6 shape, Shape6 srcStrides, Shape6 dstStrides, int srcStart, int n)
     {
         var stride = Grid.DimX * Group.DimX;
         for (var i = Grid.GlobalIndex.X; i < n; i += stride)
         {
-            dst[dstStrides.Offset(shape, i)] = src[srcStrides.Offset(shape, i)];
+            dst[dstStrides.Offset(shape, i)] = src[srcStart + srcStrides.Offset(shape, i)];
         }
     }
 

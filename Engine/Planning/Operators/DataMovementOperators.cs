@@ -293,7 +293,7 @@ internal sealed class SliceOperator : Operator
         {
             return () => { };
         }
-        return lowering.Copy(lowering.View(node.Input(0)).SubView(offset), lowering.View(y), y.Shape, strides, ShapeMath.Strides(y.Shape));
+        return lowering.Copy(lowering.View(node.Input(0)), lowering.View(y), y.Shape, strides, ShapeMath.Strides(y.Shape), offset);
     }
 }
 
