@@ -5,6 +5,9 @@ var root = new RootCommand("OrleansServe command-line tools")
 {
     ZooCommand.Create(),
     LoadgenCommand.Create(),
+    CheckCommand.Create(),
+    RunCommand.Create(),
+    BenchCommand.Create(),
 };
 
 return await root.Parse(args).InvokeAsync();

@@ -1,0 +1,152 @@
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using OrleansServe.Engine.Execution;
+using OrleansServe.Engine.Gpu;
+using OrleansServe.Engine.Planning;
+
+namespace OrleansServe.Cli.Inference;
+
+/// <summary>Where `run` and `bench` execute a model.</summary>
+public enum RunDevice
+{
+    /// <summary>The engine on an NVIDIA GPU.</summary>
+    Cuda,
+
+    /// <summary>The engine's kernels on ILGPU's CPU accelerator (slow; for checking results without a GPU).</summary>
+    IlgpuCpu,
+
+    /// <summary>ONNX Runtime on the CPU, the reference.</summary>
+    OrtCpu,
+}
+
+/// <summary>One loaded model on one device, behind the same calls whatever runs it.</summary>
+public interface IModelRunner : IDisposable
+{
+    /// <summary>What runs the model, for printed and saved results.</summary>
+    string Description { get; }
+
+    /// <summary>Runs one forward pass and returns the graph outputs.</summary>
+    NamedTensor[] Run(IReadOnlyList<NamedTensor> inputs);
+
+    /// <summary>Runs the forward pass only, inputs already in place (the engine's compute; ONNX Runtime's whole run).</summary>
+    void RunCompute(IReadOnlyList<NamedTensor> inputs);
+}
+
+public static class ModelRunners
+{
+    public static RunDevice Parse(string name) => name switch
+    {
+        "cuda" => RunDevice.Cuda,
+        "ilgpu-cpu" => RunDevice.IlgpuCpu,
+        "ort-cpu" => RunDevice.OrtCpu,
+        _ => throw new ArgumentException($"unknown device '{name}'; use cuda, ilgpu-cpu or ort-cpu"),
+    };
+
+    /// <summary>Loads a model; for the engine this optimizes the graph and uploads the weights.</summary>
+    /// <exception cref="ModelPlanException">The engine cannot run the model.</exception>
+    /// <exception cref="NotSupportedException">The device is not present.</exception>
+    public static IModelRunner Load(RunDevice device, byte[] model, int ortThreads = 0) => device switch
+    {
+        RunDevice.OrtCpu => new OrtRunner(model, ortThreads),
+        _ => EngineRunner.Load(device == RunDevice.Cuda ? GpuDeviceKind.Cuda : GpuDeviceKind.IlgpuCpu, model),
+    };
+
+    private sealed class EngineRunner(DeviceWorker worker, DeviceModel model) : IModelRunner
+    {
+        public string Description => worker.Description;
+
+        public static EngineRunner Load(GpuDeviceKind kind, byte[] bytes)
+        {
+            var graph = OnnxGraph.Read(bytes);
+            var worker = DeviceWorker.StartAsync(kind, gemmFactory: GemmFactories.Preferred).GetAwaiter().GetResult();
+            try
+            {
+                return new EngineRunner(worker, worker.Run(device => DeviceModel.Load(device, graph)));
+            }
+            catch
+            {
+                worker.Dispose();
+                throw;
+            }
+        }
+
+        public NamedTensor[] Run(IReadOnlyList<NamedTensor> inputs) => worker.Run(_ => model.Run(inputs));
+
+        public void RunCompute(IReadOnlyList<NamedTensor> inputs)
+        {
+            var shapes = inputs.ToDictionary(i => i.Name, i => i.Shape.Select(d => (int)d).ToArray());
+            worker.Run(device =>
+            {
+                model.RunStepsOnly(shapes);
+                device.Synchronize();
+                return true;
+            });
+        }
+
+        public void Dispose()
+        {
+            worker.Run(_ =>
+            {
+                model.Dispose();
+                return true;
+            });
+            worker.Dispose();
+        }
+    }
+
+    private sealed class OrtRunner : IModelRunner
+    {
+        private readonly InferenceSession session;
+        private readonly SessionOptions options;
+
+        public OrtRunner(byte[] model, int threads)
+        {
+            options = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1 };
+            session = new InferenceSession(model, options);
+            Description = $"ort-cpu: ONNX Runtime CPU ({(threads == 0 ? "all cores" : $"{threads} threads")})";
+        }
+
+        public string Description { get; }
+
+        public NamedTensor[] Run(IReadOnlyList<NamedTensor> inputs)
+        {
+            var values = inputs.ToDictionary(i => i.Name, ToOrt);
+            try
+            {
+                using var runOptions = new RunOptions();
+                var names = session.OutputNames;
+                using var results = session.Run(runOptions, values, names);
+                var outputs = new NamedTensor[names.Count];
+                for (var i = 0; i < names.Count; i++)
+                {
+                    var info = results[i].GetTensorTypeAndShape();
+                    var type = Engine.Tensors.ElementTypes.TryFromOnnxCode((int)info.ElementDataType, out var t) ? t : Engine.Tensors.ElementType.Fp32;
+                    outputs[i] = new NamedTensor(names[i], type, info.Shape, results[i].GetTensorDataAsSpan<byte>().ToArray());
+                }
+                return outputs;
+            }
+            finally
+            {
+                foreach (var value in values.Values)
+                {
+                    value.Dispose();
+                }
+            }
+        }
+
+        public void RunCompute(IReadOnlyList<NamedTensor> inputs) => Run(inputs);
+
+        private static OrtValue ToOrt(NamedTensor tensor)
+        {
+            var value = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, (TensorElementType)Engine.Tensors.ElementTypes.ToOnnxCode(tensor.ElementType), tensor.Shape);
+            tensor.Data.Span.CopyTo(value.GetTensorMutableRawData());
+            return value;
+        }
+
+        public void Dispose()
+        {
+            session.Dispose();
+            options.Dispose();
+        }
+    }
+}
