@@ -1,11 +1,13 @@
 using System.CommandLine;
-using OrleansServe.Engine.Onnx;
 using OrleansServe.Engine.Zoo;
 using Spectre.Console;
 
 namespace OrleansServe.Cli.Commands;
 
-/// <summary><c>zoo --out DIR [--models a,b]</c>: writes the generated sample models as a model repository.</summary>
+/// <summary>
+/// <c>zoo --out DIR [--models a,b]</c>: writes generated models as a model repository; by default the sample set
+/// the server writes at first start, otherwise any model of <see cref="ModelZoo"/> (evaluation, tiny or sample).
+/// </summary>
 public static class ZooCommand
 {
     public static Command Create()
@@ -17,9 +19,10 @@ public static class ZooCommand
         };
         var models = new Option<string?>("--models")
         {
-            Description = $"Comma-separated models to write (default: all of {string.Join(", ", SampleZoo.ModelNames)})",
+            Description = $"Comma-separated models to write (default: the samples {string.Join(", ", SampleZoo.ModelNames)}). "
+                + $"Any of: {string.Join(", ", ModelZoo.Names)}. Named models carry the papers' SLOs.",
         };
-        var command = new Command("zoo", "Write the sample model repository; existing model folders are kept") { output, models };
+        var command = new Command("zoo", "Write a generated model repository; existing model folders are kept") { output, models };
         command.SetAction(parseResult => Run(parseResult.GetRequiredValue(output), parseResult.GetValue(models)));
         return command;
     }
@@ -27,14 +30,17 @@ public static class ZooCommand
     private static int Run(DirectoryInfo directory, string? modelList)
     {
         var requested = modelList?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [.. SampleZoo.ModelNames];
-        var unknown = requested.Except(SampleZoo.ModelNames).ToList();
+        var unknown = requested.Except(ModelZoo.Names).ToList();
         if (unknown.Count > 0)
         {
-            AnsiConsole.MarkupLineInterpolated($"[red]Unknown model(s): {string.Join(", ", unknown)}.[/] Known: {string.Join(", ", SampleZoo.ModelNames)}");
+            AnsiConsole.MarkupLineInterpolated($"[red]Unknown model(s): {string.Join(", ", unknown)}.[/] Known: {string.Join(", ", ModelZoo.Names)}");
             return 1;
         }
 
-        var written = SampleZoo.WriteRepository(directory.FullName, requested);
+        // The default is exactly what the server writes into an empty repository, configs included.
+        var written = modelList is null
+            ? SampleZoo.WriteRepository(directory.FullName)
+            : ModelZoo.WriteRepository(directory.FullName, requested);
         foreach (var skipped in requested.Except(written))
         {
             AnsiConsole.MarkupLineInterpolated($"[yellow]{skipped}[/]: folder already exists, left unchanged");
@@ -50,11 +56,11 @@ public static class ZooCommand
         foreach (var name in written)
         {
             var path = Path.Combine(directory.FullName, name, "1", "model.onnx");
-            var bytes = File.ReadAllBytes(path);
+            // Counted from the architecture (the same initializer elements the file holds) rather than by reading back hundreds of megabytes.
             table.AddRow(
                 Markup.Escape(name),
-                OnnxModelReader.CountParameters(bytes).ToString("N0"),
-                bytes.Length.ToString("N0"),
+                ModelZoo.Describe(name).InitializerElements.ToString("N0"),
+                new FileInfo(path).Length.ToString("N0"),
                 Markup.Escape(path));
         }
         AnsiConsole.Write(table);

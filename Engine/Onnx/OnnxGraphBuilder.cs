@@ -132,21 +132,26 @@ public sealed class OnnxGraphBuilder
     }
 
     /// <summary>Serializes the model. Building is deterministic: the same calls give the same bytes.</summary>
-    public byte[] ToBytes()
+    public byte[] ToBytes() => ToModel().ToByteArray();
+
+    /// <summary>
+    /// Serializes the model straight into a stream (the same bytes as <see cref="ToBytes"/>), so a model of
+    /// hundreds of megabytes is not held a second time as one array.
+    /// </summary>
+    public void WriteTo(Stream stream) => ToModel().WriteTo(stream);
+
+    private Model ToModel() => new()
     {
-        var model = new Model
-        {
-            IrVersion = IrVersion,
-            ProducerName = ProducerName,
-            Graph = _graph,
-            OpsetImport = { new OpsetId { Domain = "", Version = DefaultOpsetVersion } },
-        };
-        return model.ToByteArray();
-    }
+        IrVersion = IrVersion,
+        ProducerName = ProducerName,
+        Graph = _graph,
+        OpsetImport = { new OpsetId { Domain = "", Version = DefaultOpsetVersion } },
+    };
 
     private string AddRawInitializer(string name, long[] dims, ElementType type, byte[] raw)
     {
-        var tensor = new Proto.Tensor { Name = Claim(name), DataType = type.ToOnnxCode(), RawData = ByteString.CopyFrom(raw) };
+        // raw is a fresh array no caller can reach, so wrapping it saves a copy of every weight.
+        var tensor = new Proto.Tensor { Name = Claim(name), DataType = type.ToOnnxCode(), RawData = UnsafeByteOperations.UnsafeWrap(raw) };
         tensor.Dims.Add(dims);
         _graph.Initializer.Add(tensor);
         return name;
