@@ -20,8 +20,8 @@ public static class BenchCommand
     public sealed record BenchResult(
         string Model,
         int Batch,
-        double ComputeMedianMs,
-        double ComputeP90Ms,
+        double MedianMs,
+        double P90Ms,
         double EndToEndMedianMs,
         double ImagesPerSecond,
         int Iterations,
@@ -68,6 +68,7 @@ public static class BenchCommand
         var clock = Stopwatch.StartNew();
         var results = new List<BenchResult>();
         string? description = null;
+        string? gemm = null;
         foreach (var modelArgument in models)
         {
             byte[] bytes;
@@ -95,6 +96,11 @@ public static class BenchCommand
             using (runner)
             {
                 description ??= runner.Description;
+                gemm ??= runner.Gemm;
+                if (results.Count == 0)
+                {
+                    AnsiConsole.MarkupLineInterpolated($"{description}; gemm: {gemm ?? "onnx runtime"}");
+                }
                 var graph = OnnxGraph.Read(bytes);
                 foreach (var batch in batches)
                 {
@@ -105,12 +111,21 @@ public static class BenchCommand
                     }
                     results.Add(Measure(runner, graph, bytes, name, batch, iterations, warmup, parity && batch == batches.Min()));
                     var r = results[^1];
-                    AnsiConsole.MarkupLineInterpolated($"{name} batch {batch}: compute median {r.ComputeMedianMs:N3} ms (p90 {r.ComputeP90Ms:N3}), end to end {r.EndToEndMedianMs:N3} ms, {r.ImagesPerSecond:N0}/s{(r.MaxRelativeErrorVsOrt is { } err ? $", max error vs ORT {err:E2}" : "")}{(r.Error is { } error ? $" [red]{Markup.Escape(error)}[/]" : "")}");
+                    Save();
+                    AnsiConsole.MarkupLineInterpolated($"{name} batch {batch}: compute median {r.MedianMs:N3} ms (p90 {r.P90Ms:N3}), end to end {r.EndToEndMedianMs:N3} ms, {r.ImagesPerSecond:N0}/s{(r.MaxRelativeErrorVsOrt is { } err ? $", max error vs ORT {err:E2}" : "")}{(r.Error is { } error ? $" [red]{Markup.Escape(error)}[/]" : "")}");
                 }
             }
         }
-        if (jsonFile is not null)
+        Save();
+        return results.Any(r => r.Error is not null && !r.Error.StartsWith("skipped", StringComparison.Ordinal)) ? 1 : 0;
+
+        // Saved after every model too, so a run stopped from outside keeps what it measured.
+        void Save()
         {
+            if (jsonFile is null)
+            {
+                return;
+            }
             var report = new
             {
                 date = DateTimeOffset.UtcNow.ToString("O"),
@@ -119,14 +134,13 @@ public static class BenchCommand
                 cores = Environment.ProcessorCount,
                 runtime = RuntimeInformation.FrameworkDescription,
                 device = description ?? deviceName,
+                gemm,
                 iterations,
                 warmup,
                 results,
             };
             File.WriteAllText(jsonFile.FullName, JsonSerializer.Serialize(report, new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true }));
-            AnsiConsole.MarkupLineInterpolated($"wrote {jsonFile.FullName}");
         }
-        return results.Any(r => r.Error is not null && !r.Error.StartsWith("skipped", StringComparison.Ordinal)) ? 1 : 0;
     }
 
     private static BenchResult Measure(IModelRunner runner, OnnxGraph graph, byte[] bytes, string name, int batch, int iterations, int warmup, bool parity)

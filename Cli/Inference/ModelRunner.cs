@@ -25,6 +25,9 @@ public interface IModelRunner : IDisposable
     /// <summary>What runs the model, for printed and saved results.</summary>
     string Description { get; }
 
+    /// <summary>Which GEMM runs (the engine: cuBLAS or the ILGPU kernel, and why); null for ONNX Runtime.</summary>
+    string? Gemm { get; }
+
     /// <summary>Runs one forward pass and returns the graph outputs.</summary>
     NamedTensor[] Run(IReadOnlyList<NamedTensor> inputs);
 
@@ -55,10 +58,12 @@ public static class ModelRunners
     {
         public string Description => worker.Description;
 
+        public string? Gemm => worker.GemmDescription;
+
         public static EngineRunner Load(GpuDeviceKind kind, byte[] bytes)
         {
             var graph = OnnxGraph.Read(bytes);
-            var worker = DeviceWorker.StartAsync(kind, gemmFactory: GemmFactories.Preferred).GetAwaiter().GetResult();
+            var worker = DeviceWorker.StartAsync(kind).GetAwaiter().GetResult();
             try
             {
                 return new EngineRunner(worker, worker.Run(device => DeviceModel.Load(device, graph)));
@@ -107,6 +112,8 @@ public static class ModelRunners
         }
 
         public string Description { get; }
+
+        public string? Gemm => null;
 
         public NamedTensor[] Run(IReadOnlyList<NamedTensor> inputs)
         {

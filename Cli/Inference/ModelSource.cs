@@ -17,6 +17,10 @@ public static class ModelSource
         {
             return (SampleZoo.Build(pathOrName), pathOrName);
         }
-        throw new ArgumentException($"'{pathOrName}' is neither a file nor a zoo model ({string.Join(", ", SampleZoo.ModelNames)})");
+        if (ModelZoo.Names.Contains(pathOrName))
+        {
+            return (ModelZoo.Build(pathOrName), pathOrName);
+        }
+        throw new ArgumentException($"'{pathOrName}' is neither a file nor a zoo model ({string.Join(", ", ModelZoo.Names)})");
     }
 }

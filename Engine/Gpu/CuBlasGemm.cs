@@ -2,6 +2,7 @@ using ILGPU;
 using ILGPU.Runtime;
 using ILGPU.Runtime.Cuda;
 using OrleansServe.Engine.Gpu.Native;
+using CuBlasMathMode = OrleansServe.Engine.Gpu.Native.CuBlasMathMode;
 
 namespace OrleansServe.Engine.Gpu;
 

@@ -20,6 +20,9 @@ public sealed class DeviceWorker : IDisposable
     /// <summary>What the device is, e.g. "ilgpu-cpu: CPUAccelerator (gemm ilgpu-tiled)".</summary>
     public string Description => $"{device.KindName}: {device.Name} (gemm {device.Gemm.Name})";
 
+    /// <summary>The GEMM in use, and why cuBLAS is not when it is not.</summary>
+    public string GemmDescription => device.GemmFallbackReason is { } reason ? $"{device.Gemm.Name}; {reason}" : device.Gemm.Name;
+
     public GpuDeviceKind Kind => device.Kind;
 
     /// <summary>Starts the thread and creates the device on it.</summary>

@@ -44,7 +44,7 @@ public sealed class GpuDevice : IDisposable
             maxGroups = accelerator.NumMultiprocessors * 8;
         }
         Kernels = new KernelSet(accelerator);
-        Gemm = gemmFactory?.Invoke(this) ?? new IlgpuGemm(this);
+        Gemm = (gemmFactory ?? PreferCuBlas).Invoke(this) ?? new IlgpuGemm(this);
     }
 
     public GpuDeviceKind Kind { get; }
@@ -68,7 +68,8 @@ public sealed class GpuDevice : IDisposable
     public long MemoryBytes => Accelerator.MemorySize;
 
     /// <summary>Creates the device. Call on the thread that will use it.</summary>
-    /// <param name="gemmFactory">Makes the GEMM (e.g. cuBLAS); null or a null result selects the ILGPU fallback.</param>
+    /// <param name="gemmFactory">Makes the GEMM; null selects cuBLAS on CUDA when it loads, and the ILGPU kernel otherwise
+    /// (a factory returning null also selects the ILGPU kernel).</param>
     /// <exception cref="NotSupportedException">No CUDA device is present (for <see cref="GpuDeviceKind.Cuda"/>).</exception>
     public static GpuDevice Create(GpuDeviceKind kind, int ordinal = 0, Func<GpuDevice, IGemm?>? gemmFactory = null)
     {
@@ -77,6 +78,8 @@ public sealed class GpuDevice : IDisposable
             var cpuContext = Context.Create(b => b.CPU().EnableAlgorithms());
             return new GpuDevice(cpuContext, cpuContext.CreateCPUAccelerator(0, CPUAcceleratorMode.Parallel), kind, gemmFactory);
         }
+        // ILGPU decides once per process whether the CUDA driver loads; make libcuda.so.1 findable before it looks.
+        Native.CudaDriver.EnsureResolvable();
         var context = Context.Create(b => b.Cuda().EnableAlgorithms());
         var devices = context.GetCudaDevices();
         if (ordinal < 0 || ordinal >= devices.Count)
@@ -87,6 +90,27 @@ public sealed class GpuDevice : IDisposable
                 : $"CUDA device {ordinal} does not exist; this machine has {devices.Count}");
         }
         return new GpuDevice(context, context.CreateCudaAccelerator(ordinal), kind, gemmFactory);
+    }
+
+    /// <summary>Why cuBLAS is not in use on a CUDA device (null when it is, or on the CPU accelerator).</summary>
+    public string? GemmFallbackReason { get; private set; }
+
+    /// <summary>cuBLAS on a CUDA device when the library loads; otherwise null, with the reason kept for logs.</summary>
+    public static IGemm? PreferCuBlas(GpuDevice device)
+    {
+        if (device.Accelerator is not CudaAccelerator cuda || device.Stream is not CudaStream stream)
+        {
+            return null;
+        }
+        try
+        {
+            return new CuBlasGemm(cuda, stream);
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or Native.CuBlasException or NotSupportedException)
+        {
+            device.GemmFallbackReason = $"cuBLAS unavailable, using the ILGPU tiled GEMM: {e.Message}";
+            return null;
+        }
     }
 
     /// <summary>A grid-stride launch for <paramref name="elements"/> work items.</summary>

@@ -3,6 +3,7 @@ using System.Text;
 using ILGPU;
 using ILGPU.Runtime.Cuda;
 using OrleansServe.Engine.Gpu.Native;
+using CuBlasException = OrleansServe.Engine.Gpu.Native.CuBlasException;
 
 namespace OrleansServe.Engine.Gpu;
 

@@ -103,7 +103,7 @@ if [[ $run_engine == 1 ]]; then
     echo "run-on-device: engine bench, at most ${engine_budget}s"
     rc=0
     timeout --kill-after=10 "${engine_budget}" dotnet .device/app/OrleansServe.Cli.dll bench \
-      --device cuda --models "$models" --batches "$batches" --json "$out/engine.json" > "$out/engine.log" 2>&1 || rc=$?
+      --device cuda --models "$models" --batches "$batches" --parity --time-budget $(( engine_budget - 30 )) --json "$out/engine.json" > "$out/engine.log" 2>&1 || rc=$?
     tail -n 40 "$out/engine.log"
     if (( rc == 124 || rc == 137 )); then
       echo "run-on-device: the engine bench ran past ${engine_budget}s and was stopped" | tee -a "$out/engine.log"
