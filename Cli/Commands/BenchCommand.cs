@@ -39,7 +39,8 @@ public static class BenchCommand
         var parity = new Option<bool>("--parity") { Description = "Compare each model's outputs with ONNX Runtime CPU at the smallest batch" };
         var budget = new Option<double>("--time-budget") { Description = "Seconds after which no new measurement starts", DefaultValueFactory = _ => 3600 };
         var json = new Option<FileInfo?>("--json") { Description = "Write the results as JSON to this file" };
-        var command = new Command("bench", "Measure warm forward-pass latency per model and batch size") { device, models, batches, iterations, warmup, parity, budget, json };
+        var cudaGraphs = new Option<bool>("--cuda-graphs") { Description = "Replay each forward pass from a CUDA graph (cuda only; falls back to kernel launches if recording fails)" };
+        var command = new Command("bench", "Measure warm forward-pass latency per model and batch size") { device, models, batches, iterations, warmup, parity, budget, json, cudaGraphs };
         command.SetAction(parse => Run(
             parse.GetRequiredValue(device),
             parse.GetRequiredValue(models).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
@@ -48,11 +49,12 @@ public static class BenchCommand
             parse.GetValue(warmup),
             parse.GetValue(parity),
             parse.GetValue(budget),
-            parse.GetValue(json)));
+            parse.GetValue(json),
+            parse.GetValue(cudaGraphs)));
         return command;
     }
 
-    private static int Run(string deviceName, string[] models, string batchList, int iterations, int warmup, bool parity, double budgetSeconds, FileInfo? jsonFile)
+    private static int Run(string deviceName, string[] models, string batchList, int iterations, int warmup, bool parity, double budgetSeconds, FileInfo? jsonFile, bool cudaGraphs)
     {
         int[] batches;
         try
@@ -85,7 +87,7 @@ public static class BenchCommand
             IModelRunner runner;
             try
             {
-                runner = ModelRunners.Load(device, bytes);
+                runner = ModelRunners.Load(device, bytes, cudaGraphs: cudaGraphs);
             }
             catch (Exception e) when (e is ModelPlanException or NotSupportedException)
             {
@@ -111,6 +113,7 @@ public static class BenchCommand
                     }
                     results.Add(Measure(runner, graph, bytes, name, batch, iterations, warmup, parity && batch == batches.Min()));
                     var r = results[^1];
+                    gemm = runner.Gemm;
                     Save();
                     AnsiConsole.MarkupLineInterpolated($"{name} batch {batch}: compute median {r.MedianMs:N3} ms (p90 {r.P90Ms:N3}), end to end {r.EndToEndMedianMs:N3} ms, {r.ImagesPerSecond:N0}/s{(r.MaxRelativeErrorVsOrt is { } err ? $", max error vs ORT {err:E2}" : "")}{(r.Error is { } error ? $" [red]{Markup.Escape(error)}[/]" : "")}");
                 }
@@ -135,6 +138,7 @@ public static class BenchCommand
                 runtime = RuntimeInformation.FrameworkDescription,
                 device = description ?? deviceName,
                 gemm,
+                cuda_graphs = cudaGraphs,
                 iterations,
                 warmup,
                 results,

@@ -48,25 +48,31 @@ public static class ModelRunners
     /// <summary>Loads a model; for the engine this optimizes the graph and uploads the weights.</summary>
     /// <exception cref="ModelPlanException">The engine cannot run the model.</exception>
     /// <exception cref="NotSupportedException">The device is not present.</exception>
-    public static IModelRunner Load(RunDevice device, byte[] model, int ortThreads = 0) => device switch
+    /// <param name="cudaGraphs">Replay the engine's forward pass from a CUDA graph (CUDA only).</param>
+    public static IModelRunner Load(RunDevice device, byte[] model, int ortThreads = 0, bool cudaGraphs = false) => device switch
     {
         RunDevice.OrtCpu => new OrtRunner(model, ortThreads),
-        _ => EngineRunner.Load(device == RunDevice.Cuda ? GpuDeviceKind.Cuda : GpuDeviceKind.IlgpuCpu, model),
+        _ => EngineRunner.Load(device == RunDevice.Cuda ? GpuDeviceKind.Cuda : GpuDeviceKind.IlgpuCpu, model, cudaGraphs),
     };
 
     private sealed class EngineRunner(DeviceWorker worker, DeviceModel model) : IModelRunner
     {
         public string Description => worker.Description;
 
-        public string? Gemm => worker.GemmDescription;
+        public string? Gemm => worker.GemmDescription + (model.CudaGraphFailure is { } failure ? $"; CUDA graph not used: {failure}" : "");
 
-        public static EngineRunner Load(GpuDeviceKind kind, byte[] bytes)
+        public static EngineRunner Load(GpuDeviceKind kind, byte[] bytes, bool cudaGraphs)
         {
             var graph = OnnxGraph.Read(bytes);
             var worker = DeviceWorker.StartAsync(kind).GetAwaiter().GetResult();
             try
             {
-                return new EngineRunner(worker, worker.Run(device => DeviceModel.Load(device, graph)));
+                return new EngineRunner(worker, worker.Run(device =>
+                {
+                    var model = DeviceModel.Load(device, graph);
+                    model.UseCudaGraphs = cudaGraphs;
+                    return model;
+                }));
             }
             catch
             {

@@ -52,6 +52,15 @@ public sealed class DeviceModel : IDisposable
     /// <summary>The graph as executed (after <see cref="GraphRewrites.Optimize"/>).</summary>
     public OnnxGraph Graph { get; }
 
+    /// <summary>
+    /// Replays each plan's forward pass from a CUDA graph recorded on its first run (CUDA devices only). When
+    /// recording fails the plan runs kernel by kernel and <see cref="CudaGraphFailure"/> says why.
+    /// </summary>
+    public bool UseCudaGraphs { get; set; }
+
+    /// <summary>Why the last attempt to record a CUDA graph failed, or null.</summary>
+    public string? CudaGraphFailure { get; private set; }
+
     /// <summary>Device bytes of the uploaded weights.</summary>
     public long WeightBytes { get; }
 
@@ -99,10 +108,7 @@ public sealed class DeviceModel : IDisposable
             ToFloats(tensor, plan.Inputs[i].ElementType, staging);
             compiled.InputViews[i].CopyFromCPU(device.Stream, staging);
         }
-        foreach (var step in compiled.Steps)
-        {
-            step();
-        }
+        Forward(compiled);
         var outputs = new NamedTensor[plan.OutputValues.Count];
         for (var i = 0; i < outputs.Length; i++)
         {
@@ -125,9 +131,35 @@ public sealed class DeviceModel : IDisposable
     }
 
     /// <summary>Runs the compiled steps only (inputs already on the device), for benchmarks of the forward pass itself.</summary>
-    public void RunStepsOnly(IReadOnlyDictionary<string, int[]> inputShapes)
+    public void RunStepsOnly(IReadOnlyDictionary<string, int[]> inputShapes) => Forward(Compile(inputShapes));
+
+    private void Forward(CompiledPlan compiled)
     {
-        foreach (var step in Compile(inputShapes).Steps)
+        if (UseCudaGraphs && !compiled.GraphFailed && device.Stream is ILGPU.Runtime.Cuda.CudaStream stream)
+        {
+            if (compiled.Graph is null)
+            {
+                try
+                {
+                    compiled.Graph = Native.CudaGraphCapture.Record(stream.StreamPtr, () => RunSteps(compiled));
+                }
+                catch (Exception e) when (e is InvalidOperationException or ILGPU.Runtime.AcceleratorException)
+                {
+                    compiled.GraphFailed = true;
+                    CudaGraphFailure = e.Message;
+                    RunSteps(compiled);
+                    return;
+                }
+            }
+            compiled.Graph.Launch(stream.StreamPtr);
+            return;
+        }
+        RunSteps(compiled);
+    }
+
+    private static void RunSteps(CompiledPlan compiled)
+    {
+        foreach (var step in compiled.Steps)
         {
             step();
         }
@@ -281,6 +313,11 @@ public sealed class DeviceModel : IDisposable
 
         public List<Action> Steps { get; } = [];
 
+        /// <summary>The forward pass recorded as a CUDA graph, once recorded.</summary>
+        public Native.CudaGraphCapture? Graph { get; set; }
+
+        public bool GraphFailed { get; set; }
+
         public List<ArrayView<float>> InputViews { get; } = [];
 
         public List<float[]> InputStaging { get; } = [];
@@ -311,6 +348,7 @@ public sealed class DeviceModel : IDisposable
 
         public void Dispose()
         {
+            Graph?.Dispose();
             foreach (var buffer in constants)
             {
                 buffer.Dispose();

@@ -9,7 +9,7 @@
 #   --budget SECONDS   wall-clock budget for the whole script [540; the device tool stops a command at 600]
 #   --engine-share P   percent of the budget the engine may use before it is stopped [50]
 #   --tf32             let PyTorch use TF32 (the engine's own setting is the bench command's)
-#   --cuda-graphs      also time PyTorch batch 1 replayed from a CUDA graph
+#   --cuda-graphs      the engine replays every forward pass from a CUDA graph; PyTorch also times batch 1 from one
 #   --cublas PATH      use this libcublas (sets ORLEANSSERVE_CUBLAS) instead of probing
 #   --skip-engine | --skip-pytorch
 # Writes to $OUT (the device tool's folder; a fresh temporary folder elsewhere): env.txt, engine.json,
@@ -24,6 +24,7 @@ batches="1,8,32"
 budget=540
 engine_share=50
 pytorch_flags=()
+engine_flags=()
 run_engine=1
 run_pytorch=1
 while [[ $# -gt 0 ]]; do
@@ -33,7 +34,7 @@ while [[ $# -gt 0 ]]; do
     --budget) budget="${2:?--budget needs seconds}"; shift 2 ;;
     --engine-share) engine_share="${2:?--engine-share needs a percentage}"; shift 2 ;;
     --tf32) pytorch_flags+=(--tf32); shift ;;
-    --cuda-graphs) pytorch_flags+=(--cuda-graphs); shift ;;
+    --cuda-graphs) pytorch_flags+=(--cuda-graphs); engine_flags+=(--cuda-graphs); shift ;;
     --cublas) export ORLEANSSERVE_CUBLAS="${2:?--cublas needs a path}"; shift 2 ;;
     --skip-engine) run_engine=0; shift ;;
     --skip-pytorch) run_pytorch=0; shift ;;
@@ -103,7 +104,7 @@ if [[ $run_engine == 1 ]]; then
     echo "run-on-device: engine bench, at most ${engine_budget}s"
     rc=0
     timeout --kill-after=10 "${engine_budget}" dotnet .device/app/OrleansServe.Cli.dll bench \
-      --device cuda --models "$models" --batches "$batches" --parity --time-budget $(( engine_budget - 30 )) --json "$out/engine.json" > "$out/engine.log" 2>&1 || rc=$?
+      --device cuda --models "$models" --batches "$batches" --parity --time-budget $(( engine_budget - 30 )) "${engine_flags[@]}" --json "$out/engine.json" > "$out/engine.log" 2>&1 || rc=$?
     tail -n 40 "$out/engine.log"
     if (( rc == 124 || rc == 137 )); then
       echo "run-on-device: the engine bench ran past ${engine_budget}s and was stopped" | tee -a "$out/engine.log"
