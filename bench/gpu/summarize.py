@@ -48,6 +48,8 @@ def records(document):
 
 
 def latency(record):
+    if record.get("error"):
+        return None
     for key in LATENCY_KEYS:
         value = record.get(key)
         if isinstance(value, (int, float)):
@@ -72,7 +74,8 @@ def cell(record):
     value = latency(record)
     if value is not None:
         return f"{value:.3f}"
-    return record.get("status") or "no figure"
+    error = record.get("error")
+    return f"error: {str(error)[:60]}" if error else record.get("status") or "no figure"
 
 
 def main(argv):
