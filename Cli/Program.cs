@@ -8,6 +8,7 @@ var root = new RootCommand("OrleansServe command-line tools")
     CheckCommand.Create(),
     RunCommand.Create(),
     BenchCommand.Create(),
+    GpuInfoCommand.Create(),
 };
 
 return await root.Parse(args).InvokeAsync();

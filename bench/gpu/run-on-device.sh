@@ -101,6 +101,9 @@ if [[ $run_engine == 1 ]]; then
     mkdir -p /tmp/dn
     [[ -x /tmp/dn/dotnet ]] || tar -C /tmp/dn -xJf .device/dotnet.tar.xz
     export DOTNET_ROOT=/tmp/dn PATH=/tmp/dn:$PATH DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
+    echo "## the engine's own probe (Cli gpu-info)" >> "$out/env.txt"
+    timeout 60 dotnet .device/app/OrleansServe.Cli.dll gpu-info >> "$out/env.txt" 2>&1 || echo "gpu-info failed (rc $?)" >> "$out/env.txt"
+    tail -n 12 "$out/env.txt"
     echo "run-on-device: engine bench, at most ${engine_budget}s"
     rc=0
     timeout --kill-after=10 "${engine_budget}" dotnet .device/app/OrleansServe.Cli.dll bench \
