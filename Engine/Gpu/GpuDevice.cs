@@ -120,6 +120,22 @@ public sealed class GpuDevice : IDisposable
         return new KernelConfig(groups, groupSize);
     }
 
+    /// <summary>
+    /// A launch with one thread group per row (grid-stride over rows), for the row kernels: a power-of-two group
+    /// no larger than the row (so few threads idle) and no larger than the kernels' shared memory.
+    /// </summary>
+    internal KernelConfig LaunchRows(long rows, int cols)
+    {
+        var limit = Math.Min(global::OrleansServe.Engine.Gpu.Kernels.NeuralKernels.MaxRowGroup, Kind == GpuDeviceKind.IlgpuCpu ? groupSize : Accelerator.MaxNumThreadsPerGroup);
+        var group = 1;
+        while (group * 2 <= limit && group * 2 <= Math.Max(cols, Accelerator.WarpSize))
+        {
+            group *= 2;
+        }
+        var groups = (int)Math.Clamp(rows, 1, Kind == GpuDeviceKind.IlgpuCpu ? maxGroups : Accelerator.NumMultiprocessors * 32L);
+        return new KernelConfig(groups, group);
+    }
+
     /// <summary>Waits for all work enqueued on the stream.</summary>
     public void Synchronize() => Stream.Synchronize();
 

@@ -43,8 +43,11 @@ internal sealed class KernelSet(Accelerator accelerator)
     public readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, int, int, int> Softmax =
         accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, int, int, int>(NeuralKernels.Softmax);
 
-    public readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float, int> LayerNorm =
-        accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float, int>(NeuralKernels.LayerNorm);
+    public readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float, int> LayerNormRows =
+        accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float, int>(NeuralKernels.LayerNormRows);
+
+    public readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, int, int> SoftmaxRows =
+        accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, int, int>(NeuralKernels.SoftmaxRows);
 
     public readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int> Gather =
         accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int>(NeuralKernels.Gather);

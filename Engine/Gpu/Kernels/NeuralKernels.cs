@@ -6,6 +6,106 @@ namespace OrleansServe.Engine.Gpu.Kernels;
 /// <summary>Convolution, pooling, normalization, reduction and indexing kernels (grid-stride, NCHW, fp32).</summary>
 internal static class NeuralKernels
 {
+    /// <summary>Largest thread group the row kernels are launched with (their shared memory holds one float per thread).</summary>
+    public const int MaxRowGroup = 256;
+
+    /// <summary>
+    /// Sum over a thread group by a tree in shared memory; every thread gets the total. The group size must be a
+    /// power of two, and every thread of the group must call it (it waits at barriers).
+    /// </summary>
+    private static float GroupSum(ArrayView<float> shared, float value)
+    {
+        var tid = Group.IdxX;
+        shared[tid] = value;
+        Group.Barrier();
+        for (var stride = Group.DimX / 2; stride > 0; stride /= 2)
+        {
+            if (tid < stride)
+            {
+                shared[tid] += shared[tid + stride];
+            }
+            Group.Barrier();
+        }
+        var total = shared[0];
+        Group.Barrier();
+        return total;
+    }
+
+    private static float GroupMax(ArrayView<float> shared, float value)
+    {
+        var tid = Group.IdxX;
+        shared[tid] = value;
+        Group.Barrier();
+        for (var stride = Group.DimX / 2; stride > 0; stride /= 2)
+        {
+            if (tid < stride)
+            {
+                shared[tid] = XMath.Max(shared[tid], shared[tid + stride]);
+            }
+            Group.Barrier();
+        }
+        var max = shared[0];
+        Group.Barrier();
+        return max;
+    }
+
+    /// <summary>Layer normalization with one thread group per row: coalesced reads and tree reductions (rows of BERT's 768 floats).</summary>
+    public static void LayerNormRows(ArrayView<float> x, ArrayView<float> y, ArrayView<float> scale, ArrayView<float> bias, int cols, float epsilon, int rows)
+    {
+        var shared = SharedMemory.Allocate<float>(MaxRowGroup);
+        var hasBias = bias.Length > 0;
+        for (var row = Grid.IdxX; row < rows; row += Grid.DimX)
+        {
+            var start = (long)row * cols;
+            var sum = 0f;
+            for (var k = Group.IdxX; k < cols; k += Group.DimX)
+            {
+                sum += x[start + k];
+            }
+            var mean = GroupSum(shared, sum) / cols;
+            var squares = 0f;
+            for (var k = Group.IdxX; k < cols; k += Group.DimX)
+            {
+                var d = x[start + k] - mean;
+                squares += d * d;
+            }
+            var inv = 1f / XMath.Sqrt(GroupSum(shared, squares) / cols + epsilon);
+            for (var k = Group.IdxX; k < cols; k += Group.DimX)
+            {
+                var v = (x[start + k] - mean) * inv * scale[k];
+                y[start + k] = hasBias ? v + bias[k] : v;
+            }
+        }
+    }
+
+    /// <summary>Softmax over contiguous rows (the last axis) with one thread group per row.</summary>
+    public static void SoftmaxRows(ArrayView<float> x, ArrayView<float> y, int cols, int rows)
+    {
+        var shared = SharedMemory.Allocate<float>(MaxRowGroup);
+        for (var row = Grid.IdxX; row < rows; row += Grid.DimX)
+        {
+            var start = (long)row * cols;
+            var max = float.NegativeInfinity;
+            for (var k = Group.IdxX; k < cols; k += Group.DimX)
+            {
+                max = XMath.Max(max, x[start + k]);
+            }
+            max = GroupMax(shared, max);
+            var sum = 0f;
+            for (var k = Group.IdxX; k < cols; k += Group.DimX)
+            {
+                var e = XMath.Exp(x[start + k] - max);
+                y[start + k] = e;
+                sum += e;
+            }
+            var scale = 1f / GroupSum(shared, sum);
+            for (var k = Group.IdxX; k < cols; k += Group.DimX)
+            {
+                y[start + k] *= scale;
+            }
+        }
+    }
+
     /// <summary>
     /// Unfolds image windows into GEMM columns for a range of images and one group of channels:
     /// col[image][(c·KH + kh)·KW + kw][oh·OW + ow]. Zero where the window reads padding.
@@ -163,35 +263,6 @@ internal static class NeuralKernels
             for (var k = 0; k < axis; k++)
             {
                 y[start + k * inner] *= scale;
-            }
-        }
-    }
-
-    /// <summary>Layer normalization of each row of <paramref name="cols"/> elements, then ·scale + bias (bias optional).</summary>
-    public static void LayerNorm(ArrayView<float> x, ArrayView<float> y, ArrayView<float> scale, ArrayView<float> bias, int cols, float epsilon, int n)
-    {
-        var stride = Grid.DimX * Group.DimX;
-        var hasBias = bias.Length > 0;
-        for (var row = Grid.GlobalIndex.X; row < n; row += stride)
-        {
-            var start = (long)row * cols;
-            var mean = 0f;
-            for (var k = 0; k < cols; k++)
-            {
-                mean += x[start + k];
-            }
-            mean /= cols;
-            var variance = 0f;
-            for (var k = 0; k < cols; k++)
-            {
-                var d = x[start + k] - mean;
-                variance += d * d;
-            }
-            var inv = 1f / XMath.Sqrt(variance / cols + epsilon);
-            for (var k = 0; k < cols; k++)
-            {
-                var v = (x[start + k] - mean) * inv * scale[k];
-                y[start + k] = hasBias ? v + bias[k] : v;
             }
         }
     }

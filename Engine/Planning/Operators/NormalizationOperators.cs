@@ -25,6 +25,11 @@ internal sealed class SoftmaxOperator : Operator
         var x = lowering.View(node.Input(0));
         var y = lowering.View(node.Outputs[0]);
         var rows = checked((int)(y.Length / length));
+        if (inner == 1)
+        {
+            var rowLaunch = lowering.Device.LaunchRows(rows, length);
+            return () => lowering.Kernels.SoftmaxRows(lowering.Stream, rowLaunch, x, y, length, rows);
+        }
         var launch = lowering.Device.Launch(rows);
         return () => lowering.Kernels.Softmax(lowering.Stream, launch, x, y, length, inner, rows);
     }
@@ -65,8 +70,8 @@ internal sealed class LayerNormOperator : Operator
         var y = lowering.View(node.Outputs[0]);
         var rows = checked((int)(y.Length / cols));
         var epsilon = node.Attributes.Float("epsilon", 1e-5f);
-        var launch = lowering.Device.Launch(rows);
-        return () => lowering.Kernels.LayerNorm(lowering.Stream, launch, x, y, scale, bias, cols, epsilon, rows);
+        var launch = lowering.Device.LaunchRows(rows, cols);
+        return () => lowering.Kernels.LayerNormRows(lowering.Stream, launch, x, y, scale, bias, cols, epsilon, rows);
     }
 }
 

@@ -57,15 +57,28 @@ public sealed class ShapeOperatorParityTests(IlgpuCpuDevice device)
     [InlineData(0)]
     public void Softmax_matches_on_any_axis(int axis) => AssertUnaryGraph("Softmax", [3, 4, 5], [3, 4, 5], [], Int("axis", axis));
 
-    [Fact]
-    public void Layer_normalization_matches()
+    [Theory]
+    [InlineData(8, -1)]
+    [InlineData(37, -1)]
+    [InlineData(3, 1)]
+    [InlineData(1, -1)]
+    public void Layer_normalization_matches_for_rows_shorter_longer_and_not_a_power_of_two(int cols, int axis)
     {
+        var normalized = axis == 1 ? 3 * cols : cols;
         var graph = new OnnxGraphBuilder("ln");
-        graph.AddInput("x", ElementType.Fp32, 2, 3, 8);
-        graph.AddNode("LayerNormalization", ["x", graph.AddInitializer("s", [8], Random(22, 8)), graph.AddInitializer("b", [8], Random(23, 8))], ["y"], Int("axis", -1), Float("epsilon", 1e-5f));
-        graph.AddOutput("y", ElementType.Fp32, 2, 3, 8);
-        AssertMatches(device.Worker, graph.ToBytes(), [Fp32("x", Random(24, 48), 2, 3, 8)]);
+        graph.AddInput("x", ElementType.Fp32, 2, 3, cols);
+        graph.AddNode("LayerNormalization", ["x", graph.AddInitializer("s", [.. (axis == 1 ? new long[] { 3, cols } : [cols])], Random(22, normalized)), graph.AddInitializer("b", [.. (axis == 1 ? new long[] { 3, cols } : [cols])], Random(23, normalized))], ["y"], Int("axis", axis), Float("epsilon", 1e-5f));
+        graph.AddOutput("y", ElementType.Fp32, 2, 3, cols);
+        AssertMatches(device.Worker, graph.ToBytes(), [Fp32("x", Random(24, 6 * cols, -3, 3), 2, 3, cols)]);
     }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(5)]
+    [InlineData(33)]
+    [InlineData(128)]
+    public void Softmax_over_the_last_axis_matches_for_any_row_length(int cols) =>
+        AssertUnaryGraph("Softmax", [4, cols], [4, cols], [], Int("axis", -1));
 
     [Theory]
     [InlineData(new long[] { -1 }, 1, new long[] { 2, 3, 1 })]
