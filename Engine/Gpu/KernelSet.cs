@@ -10,11 +10,11 @@ internal sealed class KernelSet(Accelerator accelerator)
     public readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, int, UnaryOp, float, float> Unary =
         accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, int, UnaryOp, float, float>(ElementwiseKernels.Unary);
 
-    public readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, BinaryOp> BinarySameShape =
-        accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, BinaryOp>(ElementwiseKernels.BinarySameShape);
+    public readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, BinaryOp, UnaryOp, float, float> BinarySameShape =
+        accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, BinaryOp, UnaryOp, float, float>(ElementwiseKernels.BinarySameShape);
 
-    public readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, Shape6, Shape6, Shape6, int, BinaryOp> BinaryBroadcast =
-        accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, Shape6, Shape6, Shape6, int, BinaryOp>(ElementwiseKernels.BinaryBroadcast);
+    public readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, Shape6, Shape6, Shape6, int, BinaryOp, UnaryOp, float, float> BinaryBroadcast =
+        accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, Shape6, Shape6, Shape6, int, BinaryOp, UnaryOp, float, float>(ElementwiseKernels.BinaryBroadcast);
 
     public readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, UnaryOp, float, float> ChannelAffine =
         accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, UnaryOp, float, float>(ElementwiseKernels.ChannelAffine);

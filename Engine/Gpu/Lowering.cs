@@ -64,19 +64,19 @@ public sealed class Lowering
         return () => Kernels.StridedCopy(Stream, launch, src, dst, s, ss, ds, start, n);
     }
 
-    /// <summary>y = a ∘ b with numpy broadcasting to y's shape.</summary>
-    internal Action Binary(ArrayView<float> a, int[] aShape, ArrayView<float> b, int[] bShape, ArrayView<float> y, int[] yShape, BinaryOp op)
+    /// <summary>y = act(a ∘ b) with numpy broadcasting to y's shape.</summary>
+    internal Action Binary(ArrayView<float> a, int[] aShape, ArrayView<float> b, int[] bShape, ArrayView<float> y, int[] yShape, BinaryOp op, FusedActivation activation)
     {
         var n = checked((int)ShapeMath.Count(yShape));
         var launch = Device.Launch(n);
         if (aShape.SequenceEqual(yShape) && bShape.SequenceEqual(yShape))
         {
-            return () => Kernels.BinarySameShape(Stream, launch, a, b, y, n, op);
+            return () => Kernels.BinarySameShape(Stream, launch, a, b, y, n, op, activation.Op, activation.P0, activation.P1);
         }
         var shape = Shape6.Of(yShape);
         var aStrides = Shape6.Of(ShapeMath.BroadcastStrides(aShape, yShape));
         var bStrides = Shape6.Of(ShapeMath.BroadcastStrides(bShape, yShape));
-        return () => Kernels.BinaryBroadcast(Stream, launch, a, b, y, shape, aStrides, bStrides, n, op);
+        return () => Kernels.BinaryBroadcast(Stream, launch, a, b, y, shape, aStrides, bStrides, n, op, activation.Op, activation.P0, activation.P1);
     }
 
     /// <summary>y = act(x·scale[c] + shift[c]) over a tensor viewed as [outer, channels, inner].</summary>

@@ -4,7 +4,8 @@ namespace OrleansServe.Engine.Planning;
 
 /// <summary>
 /// Batch-independent rewrites done once when a model is loaded: BatchNormalization folded into the preceding
-/// Conv's weights and bias, and a Relu or Clip that follows a Conv or Gemm fused into its epilogue.
+/// Conv's weights and bias, the bias Add of a linear layer (MatMul by a weight matrix, then Add of a vector)
+/// folded into the MatMul, and a Relu or Clip that follows a Conv, Gemm, MatMul or Add fused into its epilogue.
 /// </summary>
 public static class GraphRewrites
 {
@@ -14,6 +15,7 @@ public static class GraphRewrites
         var nodes = graph.Nodes.ToList();
         var initializers = new Dictionary<string, HostTensor>(graph.Initializers, StringComparer.Ordinal);
         FoldBatchNorm(graph, nodes, initializers);
+        FoldLinearBias(graph, nodes, initializers);
         FuseActivations(graph, nodes, initializers);
         // Drop initializers no node reads any more (the unfolded weights and the batch-norm statistics).
         var used = nodes.SelectMany(n => n.Inputs).Concat(graph.Outputs.Select(o => o.Name)).ToHashSet(StringComparer.Ordinal);
@@ -87,6 +89,33 @@ public static class GraphRewrites
         }
     }
 
+    private static void FoldLinearBias(OnnxGraph graph, List<GraphNode> nodes, Dictionary<string, HostTensor> initializers)
+    {
+        var consumers = CountConsumers(graph, nodes);
+        var producers = nodes.Where(n => n.Outputs.Length > 0).ToDictionary(n => n.Outputs[0], StringComparer.Ordinal);
+        for (var i = 0; i < nodes.Count; i++)
+        {
+            var add = nodes[i];
+            if (add.OpType != "Add" || add.Inputs.Length != 2)
+            {
+                continue;
+            }
+            // The bias may be either operand.
+            var (matMulOutput, biasName) = producers.TryGetValue(add.Inputs[0], out var p0) && p0.OpType == "MatMul" ? (add.Inputs[0], add.Inputs[1]) : (add.Inputs[1], add.Inputs[0]);
+            if (!producers.TryGetValue(matMulOutput, out var matMul) || matMul.OpType != "MatMul" || matMul.Inputs.Length != 2
+                || consumers.GetValueOrDefault(matMulOutput) != 1
+                || !initializers.TryGetValue(matMul.Inputs[1], out var weight) || weight.Shape.Length != 2
+                || !initializers.TryGetValue(biasName, out var bias) || bias.IsInteger || bias.Shape.Length != 1 || bias.Shape[0] != weight.Shape[1])
+            {
+                continue;
+            }
+            var index = nodes.IndexOf(matMul);
+            nodes[index] = matMul with { Inputs = [matMul.Inputs[0], matMul.Inputs[1], biasName], Outputs = [add.Outputs[0]] };
+            producers[add.Outputs[0]] = nodes[index];
+            nodes.RemoveAt(i--);
+        }
+    }
+
     private static void FuseActivations(OnnxGraph graph, List<GraphNode> nodes, Dictionary<string, HostTensor> initializers)
     {
         var consumers = CountConsumers(graph, nodes);
@@ -95,7 +124,7 @@ public static class GraphRewrites
         {
             var act = nodes[i];
             if (act.Inputs.Length == 0 || UnaryOperator.AsFusable(act, initializers) is not { } activation
-                || !producers.TryGetValue(act.Inputs[0], out var producer) || producer.OpType is not ("Conv" or "Gemm")
+                || !producers.TryGetValue(act.Inputs[0], out var producer) || producer.OpType is not ("Conv" or "Gemm" or "MatMul" or "Add")
                 || !producer.Activation.IsNone || consumers.GetValueOrDefault(producer.Outputs[0]) != 1)
             {
                 continue;

@@ -91,23 +91,23 @@ internal static class ElementwiseKernels
         }
     }
 
-    /// <summary>y = a ∘ b where both have the output's shape (no broadcasting).</summary>
-    public static void BinarySameShape(ArrayView<float> a, ArrayView<float> b, ArrayView<float> y, int n, BinaryOp op)
+    /// <summary>y = act(a ∘ b) where both have the output's shape (no broadcasting); act is Copy unless an activation was fused.</summary>
+    public static void BinarySameShape(ArrayView<float> a, ArrayView<float> b, ArrayView<float> y, int n, BinaryOp op, UnaryOp act, float p0, float p1)
     {
         var stride = Grid.DimX * Group.DimX;
         for (var i = Grid.GlobalIndex.X; i < n; i += stride)
         {
-            y[i] = Apply(op, a[i], b[i]);
+            y[i] = Apply(act, Apply(op, a[i], b[i]), p0, p1);
         }
     }
 
-    /// <summary>y = a ∘ b with broadcasting: each operand is read through strides that are zero on broadcast dimensions.</summary>
-    public static void BinaryBroadcast(ArrayView<float> a, ArrayView<float> b, ArrayView<float> y, Shape6 shape, Shape6 aStrides, Shape6 bStrides, int n, BinaryOp op)
+    /// <summary>y = act(a ∘ b) with broadcasting: each operand is read through strides that are zero on broadcast dimensions.</summary>
+    public static void BinaryBroadcast(ArrayView<float> a, ArrayView<float> b, ArrayView<float> y, Shape6 shape, Shape6 aStrides, Shape6 bStrides, int n, BinaryOp op, UnaryOp act, float p0, float p1)
     {
         var stride = Grid.DimX * Group.DimX;
         for (var i = Grid.GlobalIndex.X; i < n; i += stride)
         {
-            y[i] = Apply(op, a[aStrides.Offset(shape, i)], b[bStrides.Offset(shape, i)]);
+            y[i] = Apply(act, Apply(op, a[aStrides.Offset(shape, i)], b[bStrides.Offset(shape, i)]), p0, p1);
         }
     }
 

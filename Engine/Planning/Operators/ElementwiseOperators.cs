@@ -100,7 +100,13 @@ internal sealed class BinaryOperator(BinaryOp op) : Operator
         var shape = ShapeMath.Broadcast(a.Shape, b.Shape, node);
         if (a.Constant is { } ca && b.Constant is { } cb)
         {
-            node.SetConstantOutput(0, Fold(ca, cb, shape));
+            var folded = Fold(ca, cb, shape);
+            var activation = node.Node.Activation;
+            if (!activation.IsNone)
+            {
+                folded = HostTensor.OfFloats(shape, Array.ConvertAll(folded.ToFloats(), v => ElementwiseKernels.Apply(activation.Op, v, activation.P0, activation.P1)));
+            }
+            node.SetConstantOutput(0, folded);
             return;
         }
         node.SetOutput(0, shape);
@@ -111,7 +117,7 @@ internal sealed class BinaryOperator(BinaryOp op) : Operator
         var a = node.Input(0);
         var b = node.Input(1);
         var y = node.Outputs[0];
-        return lowering.Binary(lowering.View(a), a.Shape, lowering.View(b), b.Shape, lowering.View(y), y.Shape, op);
+        return lowering.Binary(lowering.View(a), a.Shape, lowering.View(b), b.Shape, lowering.View(y), y.Shape, op, node.Node.Activation);
     }
 
     private HostTensor Fold(HostTensor a, HostTensor b, int[] shape)

@@ -80,7 +80,11 @@ internal sealed class GemmOperator : Operator
     }
 }
 
-/// <summary>MatMul with numpy semantics: 1-D operands are promoted, batch dimensions broadcast when one side has none (or all ones).</summary>
+/// <summary>
+/// MatMul with numpy semantics: 1-D operands are promoted, batch dimensions broadcast when one side has none (or all
+/// ones). A third input, added only by <see cref="GraphRewrites"/>, is a bias over the last dimension applied in the
+/// epilogue together with any fused activation (MatMul + Add of a linear layer).
+/// </summary>
 internal sealed class MatMulOperator : Operator
 {
     public override void Infer(PlanNode node)
@@ -98,6 +102,10 @@ internal sealed class MatMulOperator : Operator
         if (k != kb)
         {
             throw node.Error($"inner dimensions differ: {ShapeMath.Format(a)} × {ShapeMath.Format(b)}");
+        }
+        if (node.HasInput(2) && node.Input(2).Elements != n)
+        {
+            throw node.Error($"the fused bias has {node.Input(2).Elements} elements for {n} columns");
         }
         var aBatch = a2[..^2];
         var bBatch = b2[..^2];
@@ -145,6 +153,16 @@ internal sealed class MatMulOperator : Operator
         var b = lowering.View(node.Input(1));
         var y = lowering.View(node.Outputs[0]);
         var gemm = lowering.Device.Gemm;
-        return () => gemm.Run(shape, a, b, y);
+        var activation = node.Node.Activation;
+        if (!node.HasInput(2) && activation.IsNone)
+        {
+            return () => gemm.Run(shape, a, b, y);
+        }
+        var epilogue = lowering.ChannelAffine(y, y, default, lowering.OptionalView(node, 2), shape.N, 1, activation);
+        return () =>
+        {
+            gemm.Run(shape, a, b, y);
+            epilogue();
+        };
     }
 }

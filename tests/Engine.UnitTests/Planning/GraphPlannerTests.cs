@@ -103,6 +103,34 @@ public sealed class GraphPlannerTests
     }
 
     [Fact]
+    public void Linear_layer_bias_and_residual_relu_are_fused()
+    {
+        var bert = GraphRewrites.Optimize(OnnxGraph.Read(ModelZoo.Build("bert_base_tiny")));
+        var producers = bert.Nodes.ToDictionary(n => n.Outputs[0]);
+        Assert.Contains(bert.Nodes, n => n.OpType == "MatMul" && n.Inputs.Length == 3);
+        Assert.DoesNotContain(bert.Nodes, n => n.OpType == "Add" && n.Inputs.Any(i => producers.TryGetValue(i, out var p) && p.OpType == "MatMul" && bert.Initializers.ContainsKey(p.Inputs[1])) && n.Inputs.Any(bert.Initializers.ContainsKey));
+
+        var resnet = GraphRewrites.Optimize(OnnxGraph.Read(ModelZoo.Build("resnet50_tiny")));
+        Assert.DoesNotContain(resnet.Nodes, n => n.OpType == "Relu");
+        Assert.Contains(resnet.Nodes, n => n.OpType == "Add" && n.Activation.Op == Engine.Gpu.Kernels.UnaryOp.Relu);
+    }
+
+    [Fact]
+    public void A_relu_fused_into_an_add_of_constants_is_applied_when_folding()
+    {
+        var graph = new OnnxGraphBuilder("constant_add");
+        graph.AddInput("x", ElementType.Fp32, 3);
+        var sum = graph.AddNode("Add", [graph.AddInitializer("a", [3], [1f, -5f, 2f]), graph.AddInitializer("b", [3], [1f, 1f, -3f])]);
+        graph.AddNode("Add", ["x", graph.AddNode("Relu", [sum])], ["y"]);
+        graph.AddOutput("y", ElementType.Fp32, 3);
+        var plan = GraphPlanner.PlanForBatch(GraphRewrites.Optimize(OnnxGraph.Read(graph.ToBytes())), 1);
+
+        var folded = plan.Steps.Single().Inputs[1]!.Constant!;
+
+        Assert.Equal([2f, 0f, 0f], folded.ToFloats());
+    }
+
+    [Fact]
     public void A_relu_whose_input_has_other_readers_is_not_fused()
     {
         var graph = new OnnxGraphBuilder("shared");
