@@ -11,7 +11,7 @@ public static class ModelSource
     {
         if (File.Exists(pathOrName))
         {
-            return (File.ReadAllBytes(pathOrName), Path.GetFileNameWithoutExtension(pathOrName));
+            return (File.ReadAllBytes(pathOrName), NameOf(pathOrName));
         }
         if (SampleZoo.ModelNames.Contains(pathOrName))
         {
@@ -22,5 +22,16 @@ public static class ModelSource
             return (ModelZoo.Build(pathOrName), pathOrName);
         }
         throw new ArgumentException($"'{pathOrName}' is neither a file nor a zoo model ({string.Join(", ", ModelZoo.Names)})");
+    }
+
+    /// <summary>The model's name: the folder of a repository layout (&lt;model&gt;/&lt;version&gt;/model.onnx), else the file name.</summary>
+    private static string NameOf(string path)
+    {
+        var full = Path.GetFullPath(path);
+        var versionFolder = Path.GetDirectoryName(full);
+        var modelFolder = versionFolder is null ? null : Path.GetDirectoryName(versionFolder);
+        return Path.GetFileName(full) == "model.onnx" && long.TryParse(Path.GetFileName(versionFolder), out _) && modelFolder is not null
+            ? Path.GetFileName(modelFolder)
+            : Path.GetFileNameWithoutExtension(full);
     }
 }
