@@ -1,0 +1,56 @@
+using OrleansServe.Scheduler.Runtime;
+
+namespace OrleansServe.Scheduler.UnitTests.Runtime;
+
+public sealed class RateEstimatorTests
+{
+    [Fact]
+    public void First_period_sets_the_rate_and_later_periods_blend_by_the_weight()
+    {
+        var rates = new RateEstimator(weight: 0.5);
+        rates.Observe(0, 0);
+        Assert.False(rates.HasRate);
+
+        rates.Observe(200, 20);
+        Assert.Equal(10, rates.RateRps, 9);
+
+        rates.Observe(800, 40);
+        Assert.Equal(0.5 * 30 + 0.5 * 10, rates.RateRps, 9);
+    }
+
+    [Fact]
+    public void A_count_that_goes_down_after_a_reload_is_not_a_negative_rate()
+    {
+        var rates = new RateEstimator(weight: 1);
+        rates.Observe(500, 0);
+        rates.Observe(20, 10);
+        Assert.Equal(0, rates.RateRps);
+        rates.Observe(120, 20);
+        Assert.Equal(10, rates.RateRps, 9);
+    }
+}
+
+public sealed class AdmissionControlTests
+{
+    [Fact]
+    public void Admits_when_the_queue_ahead_drains_within_the_slo()
+    {
+        // 7 ahead in batches of 4: one full batch starts first (one 30 ms cycle), then ours takes 20 ms.
+        var decision = AdmissionControl.Decide(queuedAhead: 7, batchSize: 4, batchLatencyMs: 20, dutyCycleMs: 30, sloMs: 50);
+        Assert.True(decision.Admitted);
+        Assert.Equal(50, decision.PredictedLatencyMs, 9);
+    }
+
+    [Fact]
+    public void Refuses_at_once_with_the_reason_when_the_slo_cannot_be_met()
+    {
+        var decision = AdmissionControl.Decide(queuedAhead: 8, batchSize: 4, batchLatencyMs: 20, dutyCycleMs: 30, sloMs: 50);
+        Assert.False(decision.Admitted);
+        Assert.Equal(80, decision.PredictedLatencyMs, 9);
+        Assert.Contains("50 ms SLO", decision.Reason);
+    }
+
+    [Fact]
+    public void A_batch_slower_than_the_slo_is_refused_even_with_an_empty_queue() =>
+        Assert.False(AdmissionControl.Decide(0, 1, batchLatencyMs: 30, dutyCycleMs: 0, sloMs: 22).Admitted);
+}
