@@ -87,11 +87,16 @@ public sealed class InterferenceTests
     [Fact]
     public void Ninety_percent_of_held_out_synthetic_cases_are_within_gpulets_reported_error()
     {
+        // Pooled over five measurement seeds and splits: one split alone ranges 86–95%, so one seed would pick the verdict.
         var synthetic = new SyntheticInterference(H100Features);
-        var (training, heldOut) = Split(synthetic.Measure(AllCases, seed: 1), seed: 2);
-        var predictor = LinearInterferencePredictor.Fit(H100Features, training);
-        var within = PredictionErrors.FractionWithin(LinearInterferencePredictor.RelativeErrors(predictor, heldOut), GpuletP90Error);
-        Assert.True(within >= 0.9, $"{within:P1} of {heldOut.Count} held-out cases within {GpuletP90Error:P2}; errors {predictor.Evaluate(heldOut)}");
+        var errors = new List<double>();
+        foreach (var seed in new[] { 1, 3, 5, 7, 9 })
+        {
+            var (training, heldOut) = Split(synthetic.Measure(AllCases, seed), seed + 1);
+            errors.AddRange(LinearInterferencePredictor.RelativeErrors(LinearInterferencePredictor.Fit(H100Features, training), heldOut));
+        }
+        var within = PredictionErrors.FractionWithin(errors, GpuletP90Error);
+        Assert.True(within >= 0.9, $"{within:P1} of {errors.Count} held-out cases within {GpuletP90Error:P2}; errors {PredictionErrors.Of(errors)}");
     }
 
     [Fact]
