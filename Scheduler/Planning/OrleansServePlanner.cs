@@ -42,7 +42,8 @@ public sealed class OrleansServePlanner(PlannerOptions? options = null) : IPlann
     /// <summary>
     /// A model earns a gpulet when its rate is at least <see cref="PlannerOptions.SwapRateFloorRps"/> and either fills
     /// a saturated gpulet or keeps its residue gpulet busy at least <see cref="PlannerOptions.SwapUtilisationThreshold"/>
-    /// of its duty cycle at the smallest partition meeting its SLO.
+    /// of the time (rate × L(b,p) / b at the smallest partition meeting its SLO). The busy share, not L / duty cycle,
+    /// because a rare model's duty cycle is bounded by its SLO, not by its rate.
     /// </summary>
     public bool EarnsGpulet(BatchRules rules, ModelDemand demand, IReadOnlyList<int> partitions)
     {
@@ -60,6 +61,6 @@ public sealed class OrleansServePlanner(PlannerOptions? options = null) : IPlann
 
         return rules.SmallestResiduePartition(demand.Model, partitions, demand.RateRps) is not int p
             || rules.Residue(demand.Model, p, demand.RateRps) is not BatchChoice r
-            || r.LatencyMs / r.DutyCycleMs >= options.SwapUtilisationThreshold;
+            || demand.RateRps * r.LatencyMs / r.Batch / 1000.0 >= options.SwapUtilisationThreshold;
     }
 }

@@ -18,7 +18,7 @@ public sealed record PlannerOptions
     /// <summary>With interference, a placement is kept only if every model still gets this share of its rate (gpulet: 0.85).</summary>
     public double MinServedFraction { get; init; } = 0.85;
 
-    /// <summary>orleansserve: a model whose residue gpulet would be busy less than this share of its duty cycle is swap-served.</summary>
+    /// <summary>orleansserve: a model that would keep its residue gpulet busy less than this share of the time is swap-served.</summary>
     public double SwapUtilisationThreshold { get; init; } = 0.10;
 
     /// <summary>orleansserve: a model below this rate is swap-served whatever its utilisation.</summary>
