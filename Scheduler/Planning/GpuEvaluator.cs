@@ -81,7 +81,7 @@ internal sealed class GpuEvaluator(ClusterSpec cluster, IInterferencePredictor i
         }
 
         // One round of the gpulet: every resident batch once and at most one swap-in, since swap-served models are rare.
-        var maxSwap = swapLatencies.DefaultIfEmpty(0).Max();
+        var (maxSwap, secondSwap) = TopTwo(swapLatencies);
         var round = residentSum + maxSwap;
         var assignments = new GpuletAssignment[latencies.Length];
         var utilisation = 0.0;
@@ -114,7 +114,7 @@ internal sealed class GpuEvaluator(ClusterSpec cluster, IInterferencePredictor i
 
                     break;
                 default:
-                    var others = swapLatencies.Count > 1 ? SecondAware(swapLatencies, l) : 0;
+                    var others = l == maxSwap ? secondSwap : maxSwap;
                     if (residentSum + l + others > m.Model.SloMs + 1e-9)
                     {
                         return ($"{m.Model.Name} would miss its SLO swapping into a {slot.Partition}% gpulet", [], 0);
@@ -136,10 +136,22 @@ internal sealed class GpuEvaluator(ClusterSpec cluster, IInterferencePredictor i
         return (null, assignments, utilisation);
     }
 
-    /// <summary>The longest other swap-in: the maximum unless this latency is it, then the runner-up.</summary>
-    private static double SecondAware(List<double> swaps, double own)
+    /// <summary>The longest and second-longest swap-in latencies (0 where there are fewer), so each swap-served model's longest other is known.</summary>
+    private static (double First, double Second) TopTwo(List<double> latencies)
     {
-        var sorted = swaps.OrderDescending().ToList();
-        return sorted[0] == own ? sorted[1] : sorted[0];
+        double first = 0, second = 0;
+        foreach (var l in latencies)
+        {
+            if (l > first)
+            {
+                (first, second) = (l, first);
+            }
+            else if (l > second)
+            {
+                second = l;
+            }
+        }
+
+        return (first, second);
     }
 }
