@@ -94,8 +94,10 @@ internal sealed class GpuletEngine
             }
         }
 
-        // No gpulet of its own: the rest of the rate may still share a gpulet in time.
-        return PlaceResidue(model, remaining, ref rejections);
+        // No gpulet of its own: the rest of the rate may still share a gpulet in time, if a residue can carry it.
+        return rules.SmallestResiduePartition(model, partitions, remaining) is null
+            ? (0, $"no free gpulet or GPU left for {model.Name} at {remaining:0.##} rps")
+            : PlaceResidue(model, remaining, ref rejections);
     }
 
     private (double Covered, string? Reason) PlaceResidue(ModelSpec model, double remaining, ref int rejections)

@@ -33,6 +33,19 @@ public sealed class GpuletPlannerTests
     }
 
     [Fact]
+    public void Model_that_does_not_fit_whole_is_unscheduled_and_leaves_no_gpulets_behind()
+    {
+        var demands = new[] { new ModelDemand(Fixtures.Model("linear", 80), 1700) };
+        var cluster = Fixtures.Cluster(2);
+
+        var plan = Planner.Plan(demands, cluster, Latency, NoInterference.Instance);
+
+        Assert.Equal("no free gpulet, time share or GPU fits linear at 100 rps", plan.Unscheduled["linear"]);
+        Assert.Empty(plan.Gpus);
+        Fixtures.AssertValid(plan, demands, cluster, Latency);
+    }
+
+    [Fact]
     public void Complementary_models_share_one_GPU_at_their_knees_60_and_40()
     {
         var demands = new[] { new ModelDemand(Fixtures.Model("knee40", 80), 200), new ModelDemand(Fixtures.Model("knee60", 80), 400) };
