@@ -16,7 +16,7 @@ public sealed class SwapPlanner(PlannerOptions? options = null) : IPlanner
     public SchedulePlan Plan(IReadOnlyList<ModelDemand> demands, ClusterSpec cluster, ILatencyModel latency, IInterferencePredictor interference)
     {
         var rules = new BatchRules(latency, options);
-        var gpus = Enumerable.Range(0, cluster.MaxGpus).Select(_ => new List<(ModelSpec Model, double Rate)>()).ToList();
+        var gpus = Enumerable.Range(0, cluster.MaxGpus).Select(_ => new List<(ModelSpec Model, double Rate, bool Pinned)>()).ToList();
         var unscheduled = new Dictionary<string, string>();
         var hottestFirst = demands.Where(d => d.RateRps > 0)
             .OrderByDescending(d => d.RateRps).ThenBy(d => d.Model.Name, StringComparer.Ordinal);
@@ -31,7 +31,7 @@ public sealed class SwapPlanner(PlannerOptions? options = null) : IPlanner
             var placed = false;
             foreach (var gpu in gpus)
             {
-                gpu.Add((demand.Model, demand.RateRps));
+                gpu.Add((demand.Model, demand.RateRps, false));
                 if (Layout(rules, cluster, gpu) is not null)
                 {
                     placed = true;
@@ -65,7 +65,7 @@ public sealed class SwapPlanner(PlannerOptions? options = null) : IPlanner
     }
 
     /// <summary>A hot model no single GPU can take is split across the spare time of the GPUs, resident on each.</summary>
-    private static bool Spread(BatchRules rules, ClusterSpec cluster, List<List<(ModelSpec Model, double Rate)>> gpus, ModelDemand demand)
+    private static bool Spread(BatchRules rules, ClusterSpec cluster, List<List<(ModelSpec Model, double Rate, bool Pinned)>> gpus, ModelDemand demand)
     {
         var snapshot = gpus.Select(g => g.ToList()).ToList();
         var remaining = demand.RateRps;
@@ -81,7 +81,7 @@ public sealed class SwapPlanner(PlannerOptions? options = null) : IPlanner
             for (var k = 0; k < 40; k++)
             {
                 var mid = (lo + hi) / 2;
-                gpu.Add((demand.Model, mid));
+                gpu.Add((demand.Model, mid, true));
                 var ok = Layout(rules, cluster, gpu) is { } l && !l.Swapped.Contains(demand.Model.Name);
                 gpu.RemoveAt(gpu.Count - 1);
                 (lo, hi) = ok ? (mid, hi) : (lo, mid);
@@ -90,7 +90,7 @@ public sealed class SwapPlanner(PlannerOptions? options = null) : IPlanner
             if (lo > 1e-6)
             {
                 var share = lo >= remaining * (1 - 1e-9) ? remaining : lo;
-                gpu.Add((demand.Model, share));
+                gpu.Add((demand.Model, share, true));
                 remaining -= share;
             }
         }
@@ -110,47 +110,49 @@ public sealed class SwapPlanner(PlannerOptions? options = null) : IPlanner
 
     /// <summary>Residency by rate: the hottest models that fit, leaving room to swap in the largest of the others.</summary>
     private static (IReadOnlyList<GpuletAssignment> Assignments, IReadOnlySet<string> Swapped)? Layout(
-        BatchRules rules, ClusterSpec cluster, List<(ModelSpec Model, double Rate)> models)
+        BatchRules rules, ClusterSpec cluster, List<(ModelSpec Model, double Rate, bool Pinned)> models)
     {
-        var byHeat = models.OrderByDescending(m => m.Rate).ThenBy(m => m.Model.Name, StringComparer.Ordinal).ToList();
-        var resident = new List<ModelSpec>();
+        // A model spread over several GPUs stays resident on each, so it is never swap-served on one and not another.
+        var byHeat = models.OrderByDescending(m => m.Pinned).ThenByDescending(m => m.Rate).ThenBy(m => m.Model.Name, StringComparer.Ordinal).ToList();
+        var resident = new List<(ModelSpec Model, bool Pinned)>();
         long used = 0;
-        foreach (var (model, _) in byHeat)
+        foreach (var (model, _, pinned) in byHeat)
         {
-            if (resident.Any(r => r.Name == model.Name) || used + model.MemoryBytes <= cluster.GpuMemoryBytes)
+            if (used + model.MemoryBytes <= cluster.GpuMemoryBytes)
             {
-                if (resident.All(r => r.Name != model.Name))
-                {
-                    resident.Add(model);
-                    used += model.MemoryBytes;
-                }
+                resident.Add((model, pinned));
+                used += model.MemoryBytes;
+            }
+            else if (pinned)
+            {
+                return null;
             }
         }
 
         // Demote the coldest residents until the largest swapped model has room to come in.
         while (true)
         {
-            var swapRoom = byHeat.Where(m => resident.All(r => r.Name != m.Model.Name)).Select(m => m.Model.MemoryBytes).DefaultIfEmpty(0).Max();
+            var swapRoom = byHeat.Where(m => resident.All(r => r.Model.Name != m.Model.Name)).Select(m => m.Model.MemoryBytes).DefaultIfEmpty(0).Max();
             if (used + swapRoom <= cluster.GpuMemoryBytes)
             {
                 break;
             }
 
-            if (resident.Count == 0)
+            if (resident.Count == 0 || resident[^1].Pinned)
             {
                 return null;
             }
 
-            used -= resident[^1].MemoryBytes;
+            used -= resident[^1].Model.MemoryBytes;
             resident.RemoveAt(resident.Count - 1);
         }
 
         var assignments = new List<GpuletAssignment>();
         var swapped = new HashSet<string>();
         var busy = 0.0;
-        foreach (var (model, rate) in models)
+        foreach (var (model, rate, _) in models)
         {
-            var isResident = resident.Any(r => r.Name == model.Name);
+            var isResident = resident.Any(r => r.Model.Name == model.Name);
             var swapMs = isResident ? 0 : model.WeightBytes / cluster.PcieBytesPerSecond * 1000.0;
             if (Choose(rules, model, rate, swapMs) is not BatchChoice c)
             {
