@@ -28,6 +28,7 @@ public sealed class GpuletPlanner(PlannerOptions? options = null) : IPlanner
     /// <inheritdoc />
     public SchedulePlan Plan(IReadOnlyList<ModelDemand> demands, ClusterSpec cluster, ILatencyModel latency, IInterferencePredictor interference)
     {
+        Demands.EnsureDistinct(demands);
         var engine = new GpuletEngine(cluster, latency, interference, options);
         var unscheduled = PlaceAll(engine, demands);
         return engine.ToPlan(Name, [], unscheduled);
@@ -40,6 +41,7 @@ public sealed class GpuletPlanner(PlannerOptions? options = null) : IPlanner
     public ReplanResult Replan(
         SchedulePlan previous, IReadOnlyList<ModelDemand> demands, ClusterSpec cluster, ILatencyModel latency, IInterferencePredictor interference)
     {
+        Demands.EnsureDistinct(demands);
         var byName = demands.ToDictionary(d => d.Model.Name);
         var covered = previous.Gpus.SelectMany(g => g.Gpulets).SelectMany(g => g.Models)
             .GroupBy(a => a.Model).ToDictionary(g => g.Key, g => g.Sum(a => a.RateRps));
@@ -110,6 +112,7 @@ public sealed class TemporalPlanner(PlannerOptions? options = null) : IPlanner
     /// <inheritdoc />
     public SchedulePlan Plan(IReadOnlyList<ModelDemand> demands, ClusterSpec cluster, ILatencyModel latency, IInterferencePredictor interference)
     {
+        Demands.EnsureDistinct(demands);
         // One gpulet per GPU has no neighbour, so interference never applies.
         var whole = cluster with { Partitions = [100], MaxGpuletsPerGpu = 1 };
         var engine = new GpuletEngine(whole, latency, NoInterference.Instance, options);

@@ -15,6 +15,7 @@ public sealed class OrleansServePlanner(PlannerOptions? options = null) : IPlann
     /// <inheritdoc />
     public SchedulePlan Plan(IReadOnlyList<ModelDemand> demands, ClusterSpec cluster, ILatencyModel latency, IInterferencePredictor interference)
     {
+        Demands.EnsureDistinct(demands);
         var engine = new GpuletEngine(cluster, latency, interference, options);
         var earners = demands.Where(d => d.RateRps > 0 && EarnsGpulet(engine.Rules, d, cluster.Partitions)).ToList();
         var unscheduled = GpuletPlanner.PlaceAll(engine, earners);

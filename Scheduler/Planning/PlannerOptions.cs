@@ -27,3 +27,17 @@ public sealed record PlannerOptions
     /// <summary>The defaults.</summary>
     public static PlannerOptions Default { get; } = new();
 }
+
+/// <summary>Checks the planners share on their input.</summary>
+internal static class Demands
+{
+    /// <summary>A plan maps each model to one demand, so a name may appear once.</summary>
+    public static void EnsureDistinct(IReadOnlyList<ModelDemand> demands)
+    {
+        var duplicate = demands.GroupBy(d => d.Model.Name).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null)
+        {
+            throw new ArgumentException($"Model {duplicate.Key} has more than one demand.", nameof(demands));
+        }
+    }
+}

@@ -15,6 +15,7 @@ public sealed class SwapPlanner(PlannerOptions? options = null) : IPlanner
     /// <inheritdoc />
     public SchedulePlan Plan(IReadOnlyList<ModelDemand> demands, ClusterSpec cluster, ILatencyModel latency, IInterferencePredictor interference)
     {
+        Demands.EnsureDistinct(demands);
         var rules = new BatchRules(latency, options);
         var gpus = Enumerable.Range(0, cluster.MaxGpus).Select(_ => new List<(ModelSpec Model, double Rate, bool Pinned)>()).ToList();
         var unscheduled = new Dictionary<string, string>();

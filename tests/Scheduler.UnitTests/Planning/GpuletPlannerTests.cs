@@ -181,4 +181,12 @@ public sealed class GpuletPlannerTests
         Assert.Equal(Latency.LatencyMs("knee60", plan.Gpus[0].Gpulets[0].Partition, a.Batch) * 1.1, a.LatencyMs, 9);
         Fixtures.AssertValid(plan, demands, cluster, Latency);
     }
+
+    [Fact]
+    public void Two_demands_for_one_model_are_rejected()
+    {
+        var demands = new[] { new ModelDemand(Fixtures.Model("linear", 80), 10), new ModelDemand(Fixtures.Model("linear", 80), 20) };
+
+        Assert.Throws<ArgumentException>(() => Planner.Plan(demands, Fixtures.Cluster(1), Latency, NoInterference.Instance));
+    }
 }

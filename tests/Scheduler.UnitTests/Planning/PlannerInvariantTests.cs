@@ -55,4 +55,34 @@ public sealed class PlannerInvariantTests
             demands.Where(d => d.RateRps > 0 && !plan.Unscheduled.ContainsKey(d.Model.Name)),
             d => Assert.Contains(plan.Gpus.SelectMany(g => g.Gpulets).SelectMany(g => g.Models), a => a.Model == d.Model.Name));
     }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(5)]
+    public void Replan_after_rates_drift_validates_whichever_way_it_was_done(int seed)
+    {
+        var random = new Random(seed);
+        var latency = new AnalyticLatency();
+        var demands = new List<ModelDemand>();
+        for (var i = 0; i < 20; i++)
+        {
+            latency.With($"m{i:00}", 1 + (random.NextDouble() * 8), 0.1 + random.NextDouble(), saturation: new[] { 40, 60, 100 }[random.Next(3)]);
+            demands.Add(new ModelDemand(new ModelSpec($"m{i:00}", 40 + random.Next(150), 1L << 30, 100_000_000), random.NextDouble() * 150));
+        }
+
+        var cluster = new ClusterSpec(8, 16L << 30, ClusterSpec.GpuletPartitions);
+        var planner = new GpuletPlanner();
+        var previous = planner.Plan(demands, cluster, latency, NoInterference.Instance);
+        var drifted = demands.Where((_, i) => i != 0)
+            .Select(d => d with { RateRps = d.RateRps * (0.7 + (random.NextDouble() * 0.6)) })
+            .ToList();
+
+        var result = planner.Replan(previous, drifted, cluster, latency, NoInterference.Instance);
+
+        Assert.Empty(PlanValidator.Validate(result.Plan, drifted, cluster, latency, NoInterference.Instance));
+        Assert.DoesNotContain(result.Plan.Gpus.SelectMany(g => g.Gpulets).SelectMany(g => g.Models), a => a.Model == "m00");
+    }
 }
