@@ -39,6 +39,8 @@ internal sealed class GpuEvaluator(ClusterSpec cluster, IInterferencePredictor i
                 return Fail(solo.Reason, false);
             }
 
+            // Models on the neighbouring gpulet run in turn, so the worst of them bounds the slowdown; swap-served
+            // models run too rarely to count as neighbours.
             var neighbours = gpu.Gpulets.Where((_, j) => j != i)
                 .SelectMany(g => g.Members.Where(m => m.Kind != MemberKind.Swap).Select(m => (m.Model.Name, g.Partition)))
                 .Distinct()

@@ -108,48 +108,50 @@ internal sealed class GpuletEngine
         }
 
         // Free gpulets on GPUs in use first, then time sharing, and only then a fresh GPU: as few GPUs as possible.
-        foreach (var step in new[] { 0, 1, 2 })
+        var onOpenGpus = ResidueOn(model, remaining, FreeSlots(s => s >= size), ref rejections);
+        if (onOpenGpus.Done)
         {
-            var candidates = step switch
-            {
-                0 => FreeSlots(s => s >= size).Where(c => gpus[c.Gpu].IsOpen),
-                1 => [],
-                _ => NewGpu(size),
-            };
-            if (step == 1)
-            {
-                var (shared, reason) = JoinBestFit(model, remaining, ref rejections);
-                if (shared || reason is not null)
-                {
-                    return (shared ? remaining : 0, reason);
-                }
+            return (onOpenGpus.Covered, onOpenGpus.Reason);
+        }
 
+        var (shared, shareReason) = JoinBestFit(model, remaining, ref rejections);
+        if (shared || shareReason is not null)
+        {
+            return (shared ? remaining : 0, shareReason);
+        }
+
+        var onNewGpu = ResidueOn(model, remaining, NewGpu(size), ref rejections);
+        return onNewGpu.Done
+            ? (onNewGpu.Covered, onNewGpu.Reason)
+            : (0, $"no free gpulet, time share or GPU fits {model.Name} at {remaining:0.##} rps");
+    }
+
+    /// <summary>The first candidate gpulet a residue fits; done with a reason once interference has refused it twice.</summary>
+    private (bool Done, double Covered, string? Reason) ResidueOn(
+        ModelSpec model, double rate, IEnumerable<(int Gpu, int Slot, int Partition)> candidates, ref int rejections)
+    {
+        foreach (var (gpu, slotIndex, partition) in candidates)
+        {
+            if (rules.Residue(model, partition, rate) is not BatchChoice c)
+            {
                 continue;
             }
 
-            foreach (var (gpu, slotIndex, partition) in candidates)
+            var member = new Member(model, MemberKind.Residue, c.Batch, c.LatencyMs, rate);
+            var outcome = TryCommit(gpu, slotIndex, partition, member, out var trial);
+            if (outcome.Ok)
             {
-                if (rules.Residue(model, partition, remaining) is not BatchChoice c)
-                {
-                    continue;
-                }
+                gpus[gpu] = trial;
+                return (true, rate, null);
+            }
 
-                var member = new Member(model, MemberKind.Residue, c.Batch, c.LatencyMs, remaining);
-                var outcome = TryCommit(gpu, slotIndex, partition, member, out var trial);
-                if (outcome.Ok)
-                {
-                    gpus[gpu] = trial;
-                    return (remaining, null);
-                }
-
-                if (outcome.ByInterference && ++rejections >= 2)
-                {
-                    return (0, outcome.Reason);
-                }
+            if (outcome.ByInterference && ++rejections >= 2)
+            {
+                return (true, 0, outcome.Reason);
             }
         }
 
-        return (0, $"no free gpulet, time share or GPU fits {model.Name} at {remaining:0.##} rps");
+        return (false, 0, null);
     }
 
     /// <summary>Temporal sharing: the occupied gpulet left busiest (best fit) after taking the model, at the largest batch that fits.</summary>
