@@ -14,8 +14,8 @@ internal sealed class GpuEvaluator(ClusterSpec cluster, IInterferencePredictor i
 
     public Outcome Evaluate(GpuSlot gpu)
     {
-        var memory = gpu.Gpulets.Sum(g =>
-            g.Members.Where(m => m.Kind != MemberKind.Swap).Select(m => m.Model).DistinctBy(m => m.Name).Sum(m => m.MemoryBytes)
+        var memory = gpu.Gpulets.Sum(g => (g.IsFree ? 0 : options.GpuletContextBytes)
+            + g.Members.Where(m => m.Kind != MemberKind.Swap).Select(m => m.Model).DistinctBy(m => m.Name).Sum(m => m.MemoryBytes)
             + g.Members.Where(m => m.Kind == MemberKind.Swap).Select(m => m.Model.MemoryBytes).DefaultIfEmpty(0).Max());
         if (memory > cluster.GpuMemoryBytes)
         {

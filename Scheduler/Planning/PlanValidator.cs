@@ -10,13 +10,15 @@ public static class PlanValidator
 
     /// <summary>Every violation found, as a sentence; an empty list means the plan holds.</summary>
     /// <param name="minServedFraction">Share of an assignment's rate its batch must sustain; gpulet tolerates 0.85 under interference.</param>
+    /// <param name="gpuletContextBytes">Device bytes each occupied gpulet needs beyond its models, as the planner was told.</param>
     public static IReadOnlyList<string> Validate(
         SchedulePlan plan,
         IReadOnlyList<ModelDemand> demands,
         ClusterSpec cluster,
         ILatencyModel latency,
         IInterferencePredictor interference,
-        double minServedFraction = 1.0)
+        double minServedFraction = 1.0,
+        long gpuletContextBytes = 0)
     {
         var violations = new List<string>();
         var specs = demands.ToDictionary(d => d.Model.Name, d => d.Model);
@@ -84,7 +86,8 @@ public static class PlanValidator
 
                 var known = gpulet.Models.Where(a => specs.ContainsKey(a.Model)).ToList();
                 var residents = known.Where(a => !swapped.Contains(a.Model)).Select(a => specs[a.Model]).DistinctBy(m => m.Name).ToList();
-                memory += residents.Sum(m => m.MemoryBytes)
+                memory += (known.Count > 0 ? gpuletContextBytes : 0)
+                    + residents.Sum(m => m.MemoryBytes)
                     + known.Where(a => swapped.Contains(a.Model)).Select(a => specs[a.Model].MemoryBytes).DefaultIfEmpty(0).Max();
                 if (!onDemand && residents.Count > cluster.MaxModelsPerGpulet)
                 {

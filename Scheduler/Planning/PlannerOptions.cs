@@ -9,6 +9,9 @@ public sealed record PlannerOptions
     /// <summary>Milliseconds added to every batch for assembling it (gpulet measures this per server).</summary>
     public double BatchingOverheadMs { get; init; }
 
+    /// <summary>Device bytes each occupied gpulet needs beyond its models (gpulet: 1230 MB of framework context per gpulet).</summary>
+    public long GpuletContextBytes { get; init; }
+
     /// <summary>Largest batch size the rules consider.</summary>
     public int MaxBatch { get; init; } = 32;
 

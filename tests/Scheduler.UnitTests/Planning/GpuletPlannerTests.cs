@@ -108,6 +108,26 @@ public sealed class GpuletPlannerTests
         Fixtures.AssertValid(plan, demands, cluster, Latency);
     }
 
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(2, 2)]
+    public void Framework_context_per_gpulet_counts_against_GPU_memory(int contextGiB, int gpus)
+    {
+        // 3 + 3 GiB of models on an 8 GiB GPU leave room for two gpulet contexts of 1 GiB, not of 2.
+        var demands = new[]
+        {
+            new ModelDemand(Fixtures.Model("knee40", 80, memoryBytes: 3 * Fixtures.GiB), 200),
+            new ModelDemand(Fixtures.Model("knee60", 80, memoryBytes: 3 * Fixtures.GiB), 400),
+        };
+        var cluster = Fixtures.Cluster(2, memoryBytes: 8 * Fixtures.GiB);
+        var context = contextGiB * Fixtures.GiB;
+
+        var plan = new GpuletPlanner(Fixtures.Exact with { GpuletContextBytes = context }).Plan(demands, cluster, Latency, NoInterference.Instance);
+
+        Assert.Equal(gpus, plan.Gpus.Count);
+        Assert.Empty(PlanValidator.Validate(plan, demands, cluster, Latency, NoInterference.Instance, gpuletContextBytes: context));
+    }
+
     [Fact]
     public void Interference_that_breaks_an_SLO_moves_the_model_to_another_GPU()
     {
