@@ -4,7 +4,7 @@ namespace OrleansServe.Scheduler.UnitTests.Planning;
 
 public sealed class OrleansServePlannerTests
 {
-    private static readonly AnalyticLatency Latency = Rare(new AnalyticLatency().With("linear", 8, 1));
+    private static readonly AnalyticLatency Latency = Rare(new AnalyticLatency().With("linear", 8, 1).With("e0", 4, 1).With("e1", 4, 1));
 
     private static readonly OrleansServePlanner Planner = new(Fixtures.Exact);
 
@@ -85,6 +85,24 @@ public sealed class OrleansServePlannerTests
         var gpulet = Assert.Single(plan.Gpus[0].Gpulets, g => g.Models.Count > 0);
         Assert.Equal(80, gpulet.Partition);
         Fixtures.AssertClose(new GpuletAssignment("rare000", 1, 7.75, 6.25, 0.01), Assert.Single(gpulet.Models));
+        Fixtures.AssertValid(plan, demands, cluster, Latency);
+    }
+
+    [Fact]
+    public void Rare_models_bind_to_the_GPU_whose_PCIe_link_carries_the_least_swapping()
+    {
+        // e0 and e1 (10 GiB each) get 20% residue gpulets on separate GPUs (b = 2, 30 ms). Each can host a swap-in
+        // (25 + 10 ms) within both SLOs; with equal slack, a rare model goes where less is being swapped.
+        var demands = new[] { "e0", "e1" }
+            .Select(n => new ModelDemand(Fixtures.Model(n, 100, memoryBytes: 10 * Fixtures.GiB), 30))
+            .Concat(RareDemands(4)).ToArray();
+        var cluster = Fixtures.Cluster(2);
+
+        var plan = Planner.Plan(demands, cluster, Latency, NoInterference.Instance);
+
+        Assert.True(plan.IsComplete);
+        Assert.Equal(["e0", "rare000", "rare002"], plan.Gpus[0].Gpulets[0].Models.Select(a => a.Model));
+        Assert.Equal(["e1", "rare001", "rare003"], plan.Gpus[1].Gpulets[0].Models.Select(a => a.Model));
         Fixtures.AssertValid(plan, demands, cluster, Latency);
     }
 }
