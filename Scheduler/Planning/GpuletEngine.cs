@@ -23,8 +23,6 @@ internal sealed class GpuletEngine
 
     public BatchRules Rules => rules;
 
-    public IReadOnlyList<GpuSlot> Gpus => gpus;
-
     /// <summary>Places the whole rate of a model or nothing; returns the reason on failure.</summary>
     public string? Place(ModelSpec model, double rateRps)
     {
@@ -326,23 +324,7 @@ internal sealed class GpuletEngine
     }
 
     /// <summary>Copies the GPU state, for rolling back a model that cannot be placed whole.</summary>
-    public GpuSlot[] Snapshot() => [.. gpus.Select(g => g.Clone())];
-
-    public void Restore(GpuSlot[] snapshot) => gpus = snapshot;
-
-    /// <summary>Removes every member of a model; emptied GPUs become whole again.</summary>
-    public void Remove(string model)
-    {
-        foreach (var gpu in gpus)
-        {
-            foreach (var slot in gpu.Gpulets)
-            {
-                slot.Members.RemoveAll(m => m.Model.Name == model);
-            }
-
-            gpu.Normalise();
-        }
-    }
+    private GpuSlot[] Snapshot() => [.. gpus.Select(g => g.Clone())];
 
     /// <summary>Loads an existing GPU layout (for incremental re-planning); returns false if it does not fit this cluster.</summary>
     public bool Load(int gpu, List<GpuletSlot> gpulets)
