@@ -8,26 +8,10 @@ namespace OrleansServe.Simulator;
 /// </summary>
 public static class Workloads
 {
-    /// <summary>Bytes of one float32 parameter set per architecture and the planned workspace at batch 1 (bench/profiles/zoo-features.csv).</summary>
-    private static readonly (string Name, double SloMs, long WeightBytes, long WorkspaceBatch1)[] Zoo =
-    [
-        ("lenet5", 5, 246_824, 100_864),
-        ("googlenet", 66, 26_470_496, 11_189_248),
-        ("resnet50", 108, 102_121_888, 18_264_064),
-        ("resnet152", 80, 240_468_384, 18_264_064),
-        ("vgg16", 142, 553_430_176, 141_897_728),
-        ("mobilenet_v2", 64, 13_951_264, 6_823_936),
-        ("mnasnet1_0", 62, 17_457_408, 3_813_376),
-        ("densenet161", 202, 115_422_880, 33_718_272),
-        ("inception_v3", 80, 95_269_408, 37_106_432),
-        ("ssd_mobilenet_v1", 202, 27_228_668, 12_600_064),
-        ("bert_base", 22, 437_136_588, 5_112_320),
-    ];
-
     private const int MaxBatch = 32;
 
     /// <summary>The eleven zoo architectures, in the zoo's order.</summary>
-    public static IReadOnlyList<string> Architectures { get; } = [.. Zoo.Select(z => z.Name)];
+    public static IReadOnlyList<string> Architectures { get; } = [.. ZooCatalog.All.Select(z => z.Name)];
 
     /// <summary>Every name <see cref="ByName"/> accepts.</summary>
     public static IReadOnlyList<string> Names { get; } = ["scenario1", "scenario2", "scenario3", "scenario4", "scenario5", "game", "traffic", "serverless"];
@@ -41,11 +25,8 @@ public static class Workloads
     public static ModelSpec Model(string name, double? sloMs = null)
     {
         var architecture = ArchitectureOf(name);
-        var zoo = Zoo.FirstOrDefault(z => z.Name == architecture);
-        if (zoo.Name is null)
-        {
-            throw new ArgumentException($"unknown architecture '{architecture}'; known: {string.Join(", ", Architectures)}", nameof(name));
-        }
+        var zoo = ZooCatalog.Find(architecture)
+            ?? throw new ArgumentException($"unknown architecture '{architecture}'; known: {string.Join(", ", Architectures)}", nameof(name));
         return new ModelSpec(name, sloMs ?? zoo.SloMs, zoo.WeightBytes + (MaxBatch * zoo.WorkspaceBatch1), zoo.WeightBytes);
     }
 
