@@ -20,10 +20,23 @@ public sealed record MaxRateSearchOptions(
 }
 
 /// <summary>One probed rate.</summary>
+/// <param name="SimulatedRequests">Requests the probe's run simulated (0 when it failed before simulating).</param>
 /// <param name="Passed">The plan was complete within the GPU budget and the run met the target attainment.</param>
 /// <param name="Gpus">GPUs the plan used.</param>
 /// <param name="Reason">Why a rate failed before simulation (unscheduled models, too many GPUs); null otherwise.</param>
-public sealed record RateProbe(double RateRps, bool Passed, double SloAttainment, int Gpus, double ModelsPerGpu, string? Reason);
+public sealed record RateProbe(double RateRps, bool Passed, double SloAttainment, int Gpus, double ModelsPerGpu, string? Reason, long SimulatedRequests = 0)
+{
+    /// <summary>Wall seconds the probe's simulation took; excluded from equality, since it is not deterministic.</summary>
+    public double WallSeconds { get; init; }
+
+    /// <inheritdoc />
+    public bool Equals(RateProbe? other) =>
+        other is not null && RateRps == other.RateRps && Passed == other.Passed && SloAttainment == other.SloAttainment
+        && Gpus == other.Gpus && ModelsPerGpu == other.ModelsPerGpu && Reason == other.Reason && SimulatedRequests == other.SimulatedRequests;
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(RateRps, Passed, SloAttainment, Gpus, ModelsPerGpu, Reason, SimulatedRequests);
+}
 
 /// <summary>The highest rate found and the figures at it.</summary>
 /// <param name="MaxRateRps">Highest passing total rate; 0 when even the smallest probe failed.</param>
@@ -35,7 +48,21 @@ public sealed record MaxRateResult(
     int Gpus,
     double SloAttainment,
     double ModelsPerGpu,
-    IReadOnlyList<RateProbe> Probes);
+    IReadOnlyList<RateProbe> Probes)
+{
+    /// <summary>Requests simulated over all probes.</summary>
+    public long SimulatedRequests => Probes.Sum(p => p.SimulatedRequests);
+
+    /// <summary>Simulated requests per wall second over all probes: the simulator's own speed.</summary>
+    public double SimulatedRequestsPerWallSecond
+    {
+        get
+        {
+            var wall = Probes.Sum(p => p.WallSeconds);
+            return wall > 0 ? SimulatedRequests / wall : 0;
+        }
+    }
+}
 
 /// <summary>
 /// Finds the highest total rate a policy serves a workload at with the target SLO attainment on at most
@@ -148,7 +175,10 @@ public static class MaxRateSearch
             with
         { Options = options.Simulation };
         var result = Simulation.Run(input);
-        return new RateProbe(rateRps, result.SloAttainment >= options.TargetAttainment, result.SloAttainment, result.GpusUsed, result.ModelsPerGpu, null);
+        return new RateProbe(rateRps, result.SloAttainment >= options.TargetAttainment, result.SloAttainment, result.GpusUsed, result.ModelsPerGpu, null, result.TotalRequests)
+        {
+            WallSeconds = result.WallSeconds,
+        };
     }
 
     private static MaxRateResult Result(Workload workload, IPlanner planner, RateProbe? best, List<RateProbe> probes) =>
