@@ -35,10 +35,11 @@ public static class SimulateCommand
             Description = "Profile CSV with rows model,partition,batch,latency_ms (default: an uncalibrated analytic stand-in)",
         };
         var memory = new Option<double>("--gpu-memory-gib") { Description = "Device memory per GPU available to models", DefaultValueFactory = _ => 11 };
+        var serverlessModels = new Option<int>("--serverless-models") { Description = "Models in the serverless workload", DefaultValueFactory = _ => 1000 };
         var json = new Option<bool>("--json") { Description = "Print one JSON object for the run" };
         var command = new Command("simulate", "Find a policy's maximum rate at 99% SLO attainment for a workload by simulation")
         {
-            workload, policy, gpus, duration, seed, profile, memory, json,
+            workload, policy, gpus, duration, seed, profile, memory, serverlessModels, json,
         };
         command.SetAction(parse => Run(
             parse.GetRequiredValue(workload),
@@ -48,12 +49,13 @@ public static class SimulateCommand
             parse.GetValue(seed),
             parse.GetValue(profile),
             parse.GetValue(memory),
+            parse.GetValue(serverlessModels),
             parse.GetValue(json),
             output ?? Console.Out));
         return command;
     }
 
-    private static int Run(string workloadName, string policyName, int gpus, double durationSeconds, int seed, FileInfo? profile, double memoryGib, bool json, TextWriter output)
+    private static int Run(string workloadName, string policyName, int gpus, double durationSeconds, int seed, FileInfo? profile, double memoryGib, int serverlessModels, bool json, TextWriter output)
     {
         if (!Workloads.Names.Contains(workloadName))
         {
@@ -76,7 +78,7 @@ public static class SimulateCommand
         var latency = SimulationPolicies.LatencyModelFactory(profile?.FullName);
         var interference = SimulationPolicies.InterferenceFactory(latency);
         var cluster = new ClusterSpec(gpus, (long)(memoryGib * (1L << 30)), ClusterSpec.GpuletPartitions);
-        var workload = Workloads.ByName(workloadName);
+        var workload = Workloads.ByName(workloadName, serverlessModels);
         var result = MaxRateSearch.Find(planner, workload, cluster, latency, interference, new MaxRateSearchOptions(durationSeconds, seed));
 
         var report = new

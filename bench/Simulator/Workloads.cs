@@ -82,8 +82,8 @@ public static class Workloads
         return new Workload("serverless", streams);
     }
 
-    /// <summary>A workload by name: scenario1..scenario5, game, traffic, serverless (default size).</summary>
-    public static Workload ByName(string name) => name switch
+    /// <summary>A workload by name: scenario1..scenario5, game, traffic, serverless (of <paramref name="serverlessModels"/> models).</summary>
+    public static Workload ByName(string name, int serverlessModels = 1000) => name switch
     {
         "scenario1" => Scenario(1),
         "scenario2" => Scenario(2),
@@ -92,7 +92,7 @@ public static class Workloads
         "scenario5" => Scenario(5),
         "game" => Game(),
         "traffic" => Traffic(),
-        "serverless" => Serverless(),
+        "serverless" => Serverless(serverlessModels),
         _ => throw new ArgumentException($"unknown workload '{name}'; known: {string.Join(", ", Names)}", nameof(name)),
     };
 

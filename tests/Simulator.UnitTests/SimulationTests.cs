@@ -72,6 +72,21 @@ public class SimulationTests
     }
 
     [Fact]
+    public void Models_sharing_a_gpulet_take_turns_within_its_round()
+    {
+        // a and b share one gpulet: a runs 0→10, then b 10→20, then a's second request waits for the next round (20→30).
+        var plan = OneGpu(new Gpulet(100, [Assign("a"), Assign("b")]));
+        var input = Trace(plan, [Model("a", 100), Model("b", 100)], new BatchLatency(_ => 10), (0, "a"), (0, "b"), (1, "a"));
+
+        var result = Simulation.Run(input);
+
+        Assert.Equal(10, result.Outcome("a").P50Ms, 9);
+        Assert.Equal(29, result.Outcome("a").P99Ms, 9);
+        Assert.Equal(20, result.Outcome("b").P50Ms, 9);
+        Assert.Equal(2, result.ModelsPerGpu);
+    }
+
+    [Fact]
     public void Models_the_plan_leaves_unscheduled_count_every_request_as_a_violation()
     {
         var plan = new SchedulePlan(
