@@ -9,6 +9,7 @@ var root = new RootCommand("OrleansServe command-line tools")
     RunCommand.Create(),
     BenchCommand.Create(),
     GpuInfoCommand.Create(),
+    SimulateCommand.Create(),
 };
 
 return await root.Parse(args).InvokeAsync();
