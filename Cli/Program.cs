@@ -1,5 +1,8 @@
 using System.CommandLine;
 using OrleansServe.Cli.Commands;
+using OrleansServe.Cli.Simulation;
+
+DefaultSimulation.Register();
 
 var root = new RootCommand("OrleansServe command-line tools")
 {

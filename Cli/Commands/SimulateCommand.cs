@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using OrleansServe.Cli.Simulation;
 using OrleansServe.Scheduler;
 using OrleansServe.Simulator;
 
@@ -32,14 +33,20 @@ public static class SimulateCommand
         var seed = new Option<int>("--seed") { Description = "Seed of the arrival process (the same seed gives the same result)", DefaultValueFactory = _ => 1 };
         var profile = new Option<FileInfo?>("--profile")
         {
-            Description = "Profile CSV with rows model,partition,batch,latency_ms (default: an uncalibrated analytic stand-in)",
+            Description = "Profile CSV with rows model,partition,batch,latency_ms (default: the H100 roofline estimate of the zoo)",
         };
-        var memory = new Option<double>("--gpu-memory-gib") { Description = "Device memory per GPU available to models", DefaultValueFactory = _ => 11 };
+        var memory = new Option<double>("--gpu-memory-gib") { Description = "Device memory per GPU available to models (H100: 80)", DefaultValueFactory = _ => 80 };
+        var interferenceMode = new Option<string>("--interference")
+        {
+            Description = "synthetic: planners predict with a regression fitted to a synthetic contention model that the simulation applies; none: no interference",
+            DefaultValueFactory = _ => "synthetic",
+        };
+        interferenceMode.AcceptOnlyFromAmong("synthetic", "none");
         var serverlessModels = new Option<int>("--serverless-models") { Description = "Models in the serverless workload", DefaultValueFactory = _ => 1000 };
         var json = new Option<bool>("--json") { Description = "Print one JSON object for the run" };
         var command = new Command("simulate", "Find a policy's maximum rate at 99% SLO attainment for a workload by simulation")
         {
-            workload, policy, gpus, duration, seed, profile, memory, serverlessModels, json,
+            workload, policy, gpus, duration, seed, profile, memory, serverlessModels, json, interferenceMode,
         };
         command.SetAction(parse => Run(
             parse.GetRequiredValue(workload),
@@ -51,11 +58,12 @@ public static class SimulateCommand
             parse.GetValue(memory),
             parse.GetValue(serverlessModels),
             parse.GetValue(json),
+            parse.GetRequiredValue(interferenceMode),
             output ?? Console.Out));
         return command;
     }
 
-    private static int Run(string workloadName, string policyName, int gpus, double durationSeconds, int seed, FileInfo? profile, double memoryGib, int serverlessModels, bool json, TextWriter output)
+    private static int Run(string workloadName, string policyName, int gpus, double durationSeconds, int seed, FileInfo? profile, double memoryGib, int serverlessModels, bool json, string interferenceMode, TextWriter output)
     {
         if (!Workloads.Names.Contains(workloadName))
         {
@@ -76,10 +84,10 @@ public static class SimulateCommand
         }
 
         var latency = SimulationPolicies.LatencyModelFactory(profile?.FullName);
-        var interference = SimulationPolicies.InterferenceFactory(latency);
+        var (interference, actualInterference) = DefaultSimulation.Interference(interferenceMode, profile is null ? DefaultSimulation.RooflineTable() : latency);
         var cluster = new ClusterSpec(gpus, (long)(memoryGib * (1L << 30)), ClusterSpec.GpuletPartitions);
         var workload = Workloads.ByName(workloadName, serverlessModels);
-        var result = MaxRateSearch.Find(planner, workload, cluster, latency, interference, new MaxRateSearchOptions(durationSeconds, seed));
+        var result = MaxRateSearch.Find(planner, workload, cluster, latency, interference, new MaxRateSearchOptions(durationSeconds, seed), actualInterference);
 
         var report = new
         {
@@ -92,7 +100,8 @@ public static class SimulateCommand
             GpusAvailable = gpus,
             DurationS = durationSeconds,
             Seed = seed,
-            LatencyModel = profile is null ? "analytic-stand-in" : profile.FullName,
+            LatencyModel = profile is null ? $"roofline {DefaultSimulation.Device.Name}" : profile.FullName,
+            Interference = interferenceMode,
             Probes = result.Probes.Count,
             result.SimulatedRequests,
             result.SimulatedRequestsPerWallSecond,

@@ -45,7 +45,9 @@ internal sealed class GpuletEngine
             var saturated = ideal is int p ? rules.Saturated(model, p) : null;
             string? reason;
             double covered;
-            if (saturated is BatchChoice s && remaining >= s.ThroughputRps * (1 - 1e-9))
+            // A remainder no residue gpulet can carry (its batch cannot keep up within the SLO) gets a saturated gpulet,
+            // over-provisioned, rather than failing the model: gpulet's rule assumes a residue always exists.
+            if (saturated is BatchChoice s && (remaining >= s.ThroughputRps * (1 - 1e-9) || rules.SmallestResiduePartition(model, partitions, remaining) is null))
             {
                 (covered, reason) = PlaceSaturated(model, ideal!.Value, remaining, ref interferenceRejections);
             }
@@ -68,6 +70,7 @@ internal sealed class GpuletEngine
 
     private (double Covered, string? Reason) PlaceSaturated(ModelSpec model, int size, double remaining, ref int rejections)
     {
+        string? interferenceReason = null;
         // Best fit onto free gpulets of at least the ideal size, then a fresh GPU, then smaller free gpulets.
         var candidates = FreeSlots(s => s >= size).Concat(NewGpu(size)).Concat(FreeSlots(s => s < size).Reverse());
         foreach (var (gpu, slotIndex, partition) in candidates)
@@ -86,16 +89,21 @@ internal sealed class GpuletEngine
                 return (covered, null);
             }
 
-            if (outcome.ByInterference && ++rejections >= 2)
+            if (outcome.ByInterference)
             {
-                return (0, outcome.Reason);
+                // Interference rules this gpulet out; another candidate (an empty GPU has no neighbour) may still do.
+                rejections++;
+                interferenceReason = outcome.Reason;
             }
         }
 
         // No gpulet of its own: the rest of the rate may still share a gpulet in time, if a residue can carry it.
-        return rules.SmallestResiduePartition(model, partitions, remaining) is null
-            ? (0, $"no free gpulet or GPU left for {model.Name} at {remaining:0.##} rps")
-            : PlaceResidue(model, remaining, ref rejections);
+        if (rules.SmallestResiduePartition(model, partitions, remaining) is null)
+        {
+            return (0, interferenceReason ?? $"no free gpulet or GPU left for {model.Name} at {remaining:0.##} rps");
+        }
+        var residue = PlaceResidue(model, remaining, ref rejections);
+        return residue.Reason is not null && interferenceReason is not null && residue.Covered == 0 ? (0, interferenceReason) : residue;
     }
 
     private (double Covered, string? Reason) PlaceResidue(ModelSpec model, double remaining, ref int rejections)
@@ -121,13 +129,14 @@ internal sealed class GpuletEngine
         var onNewGpu = ResidueOn(model, remaining, NewGpu(size), ref rejections);
         return onNewGpu.Done
             ? (onNewGpu.Covered, onNewGpu.Reason)
-            : (0, $"no free gpulet, time share or GPU fits {model.Name} at {remaining:0.##} rps");
+            : (0, onNewGpu.Reason ?? onOpenGpus.Reason ?? $"no free gpulet, time share or GPU fits {model.Name} at {remaining:0.##} rps");
     }
 
-    /// <summary>The first candidate gpulet a residue fits; done with a reason once interference has refused it twice.</summary>
+    /// <summary>The first candidate gpulet a residue fits; when none does, the last interference refusal as the reason.</summary>
     private (bool Done, double Covered, string? Reason) ResidueOn(
         ModelSpec model, double rate, IEnumerable<(int Gpu, int Slot, int Partition)> candidates, ref int rejections)
     {
+        string? interferenceReason = null;
         foreach (var (gpu, slotIndex, partition) in candidates)
         {
             if (rules.Residue(model, partition, rate) is not BatchChoice c)
@@ -143,13 +152,14 @@ internal sealed class GpuletEngine
                 return (true, rate, null);
             }
 
-            if (outcome.ByInterference && ++rejections >= 2)
+            if (outcome.ByInterference)
             {
-                return (true, 0, outcome.Reason);
+                rejections++;
+                interferenceReason = outcome.Reason;
             }
         }
 
-        return (false, 0, null);
+        return (false, 0, interferenceReason);
     }
 
     /// <summary>Temporal sharing: the occupied gpulet left busiest (best fit) after taking the model, at the largest batch that fits.</summary>

@@ -79,12 +79,13 @@ public static class MaxRateSearch
         ClusterSpec cluster,
         ILatencyModel latency,
         IInterferencePredictor interference,
-        MaxRateSearchOptions options)
+        MaxRateSearchOptions options,
+        IInterferencePredictor? actualInterference = null)
     {
         var probes = new List<RateProbe>();
         RateProbe Probe(double rate)
         {
-            var probe = ProbeRate(planner, workload, cluster, latency, interference, options, rate);
+            var probe = ProbeRate(planner, workload, cluster, latency, interference, options, rate, actualInterference);
             probes.Add(probe);
             return probe;
         }
@@ -152,7 +153,7 @@ public static class MaxRateSearch
         return Result(workload, planner, best, probes);
     }
 
-    /// <summary>Plans and simulates one rate.</summary>
+    /// <summary>Plans one rate with the planner's interference prediction, then simulates it with the actual interference (the prediction when none is given).</summary>
     public static RateProbe ProbeRate(
         IPlanner planner,
         Workload workload,
@@ -160,7 +161,8 @@ public static class MaxRateSearch
         ILatencyModel latency,
         IInterferencePredictor interference,
         MaxRateSearchOptions options,
-        double rateRps)
+        double rateRps,
+        IInterferencePredictor? actualInterference = null)
     {
         var plan = planner.Plan(workload.Demands(rateRps), cluster, latency, interference);
         if (!plan.IsComplete)
@@ -171,7 +173,7 @@ public static class MaxRateSearch
         {
             return new RateProbe(rateRps, false, 0, plan.Gpus.Count, 0, $"plan uses {plan.Gpus.Count} GPUs of {cluster.MaxGpus}");
         }
-        var input = SimulationInput.ForWorkload(plan, workload, rateRps, cluster, latency, interference, options.DurationSeconds, options.Seed)
+        var input = SimulationInput.ForWorkload(plan, workload, rateRps, cluster, latency, actualInterference ?? interference, options.DurationSeconds, options.Seed)
             with
         { Options = options.Simulation };
         var result = Simulation.Run(input);

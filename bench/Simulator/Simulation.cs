@@ -14,8 +14,8 @@ namespace OrleansServe.Simulator;
 /// <item>A swap-served model without an assignment is bound on arrival to a GPU (where it is resident, unless that
 /// GPU's swap backlog is a batch longer than another's) and served there by the largest gpulet after its own models.</item>
 /// <item>A gpulet runs rounds: each of its models in turn takes up to its batch from its queue and runs it; the next
-/// round starts a duty cycle after this one started (at once if the round overran). A round with no batch makes the
-/// gpulet idle; the next arrival for it starts a round at once.</item>
+/// round starts at once (work-conserving, the default) or a duty cycle after this one started (paced; at once if the
+/// round overran). A round with no batch makes the gpulet idle; the next arrival for it starts a round at once.</item>
 /// <item>A batch runs for the solo latency at the batch actually taken, times the predicted slowdown from the model
 /// running on a neighbouring gpulet of the same GPU at the batch's start (fixed for the batch).</item>
 /// <item>Under <see cref="DropPolicy.DropExpired"/>, requests whose batch (at solo latency) would end after their
@@ -44,11 +44,14 @@ public static class Simulation
         return array;
     }
 
-    private sealed class Slot(int gpulet, int model, double[] latency, double rateRps)
+    private sealed class Slot(int gpulet, int model, double[] latency, double rateRps, int plannedBatch)
     {
         public readonly int Gpulet = gpulet;
         public readonly int Model = model;
         public readonly double[] Latency = latency;
+
+        /// <summary>The plan's batch; the latency table may go further when dynamic batching is on.</summary>
+        public readonly int PlannedBatch = plannedBatch;
         public readonly double RateRps = rateRps;
         public readonly RequestQueue Queue = new();
     }
@@ -159,7 +162,8 @@ public static class Simulation
                         }
                         state.Slots.Add(slots.Count);
                         routeLists[m].Add(slots.Count);
-                        slots.Add(new Slot(g, m, LatencyTable(assignment.Model, gpulet.Partition, Math.Max(1, assignment.Batch)), assignment.RateRps));
+                        var planned = Math.Max(1, assignment.Batch);
+                        slots.Add(new Slot(g, m, LatencyTable(assignment.Model, gpulet.Partition, Math.Max(planned, options.DynamicBatchLimit)), assignment.RateRps, planned));
                         if (!swapped[m])
                         {
                             pinned.Add(m);
@@ -385,7 +389,7 @@ public static class Simulation
                     gpulet.Idle = true;
                     return;
                 }
-                var next = gpulet.RoundStart + gpulet.CycleMs;
+                var next = options.Pacing == RoundPacing.Paced ? gpulet.RoundStart + gpulet.CycleMs : now;
                 if (next > now)
                 {
                     events.Push(next, g);
@@ -395,7 +399,7 @@ public static class Simulation
         }
 
         private double DispatchSlot(GpuletState gpulet, Slot slot) =>
-            Dispatch(gpulet, slot.Model, slot.Queue, slot.Latency);
+            Dispatch(gpulet, slot.Model, slot.Queue, slot.Latency, slot.PlannedBatch);
 
         private double DispatchPool(GpuletState gpulet)
         {
@@ -405,7 +409,7 @@ public static class Simulation
                 var m = gpu.Ready.Dequeue();
                 var queue = gpu.PoolQueues[m]!;
                 var before = queue.Count;
-                var end = Dispatch(gpulet, m, queue, gpu.PoolLatency[m]!);
+                var end = Dispatch(gpulet, m, queue, gpu.PoolLatency[m]!, options.SwapMaxBatch);
                 gpu.PoolBacklog -= before - queue.Count;
                 if (queue.Count > 0)
                 {
@@ -420,7 +424,7 @@ public static class Simulation
         }
 
         /// <summary>Takes and runs one batch of model m from the queue; returns its end time, or −1 when no batch ran.</summary>
-        private double Dispatch(GpuletState gpulet, int m, RequestQueue queue, double[] latency)
+        private double Dispatch(GpuletState gpulet, int m, RequestQueue queue, double[] latency, int planned)
         {
             if (queue.Count == 0)
             {
@@ -435,14 +439,24 @@ public static class Simulation
                 start = resident ? Math.Max(now, gpu.ReadyAt[m]) : Math.Max(now, gpu.PcieFreeAt) + swapMs[m];
             }
             var maxBatch = latency.Length - 1;
-            var n = Math.Min(queue.Count, maxBatch);
+            // Beyond the planned batch, take more only while the oldest request still makes its deadline.
+            int Choose()
+            {
+                var count = Math.Min(queue.Count, maxBatch);
+                while (count > planned && queue.Head + slo[m] < start + latency[count])
+                {
+                    count--;
+                }
+                return count;
+            }
+            var n = Choose();
             if (options.Drop == DropPolicy.DropExpired)
             {
                 while (n > 0 && queue.Head + slo[m] < start + latency[n])
                 {
                     queue.Dequeue();
                     dropped[m]++;
-                    n = Math.Min(queue.Count, maxBatch);
+                    n = Choose();
                 }
                 if (n == 0)
                 {

@@ -12,11 +12,25 @@ public enum DropPolicy
     ServeAll,
 }
 
+/// <summary>When a gpulet starts its next round after a round that ran batches.</summary>
+public enum RoundPacing
+{
+    /// <summary>At once when anything is queued, as a real executor does (the duty cycle is then a bound, not a period).</summary>
+    WorkConserving,
+
+    /// <summary>A duty cycle after the previous round started, as gpulet's plan describes it (at once if the round overran).</summary>
+    Paced,
+}
+
 /// <summary>Knobs of the simulated server that are not part of the plan.</summary>
 /// <param name="Drop">What happens to requests that can no longer make their SLO.</param>
 /// <param name="SwapMaxBatch">Largest batch for a swap-served model that has no gpulet assignment of its own.</param>
 /// <param name="DrainSloMultiple">After the last arrival the simulation runs on for this many of the largest SLO; what is still queued then is a violation.</param>
-public sealed record SimulationOptions(DropPolicy Drop = DropPolicy.DropExpired, int SwapMaxBatch = 8, double DrainSloMultiple = 10);
+/// <param name="DynamicBatchLimit">Largest batch a gpulet may take when more requests wait than the plan's batch, as long
+/// as the oldest still makes its deadline (a dynamic batcher; 0 keeps the plan's batch).</param>
+/// <param name="Pacing">When the next round starts (work-conserving by default: with Poisson arrivals a strictly paced batch-1 round
+/// at a duty cycle of 1/rate is critically loaded and drops requests no real executor would).</param>
+public sealed record SimulationOptions(DropPolicy Drop = DropPolicy.DropExpired, int SwapMaxBatch = 8, double DrainSloMultiple = 10, RoundPacing Pacing = RoundPacing.WorkConserving, int DynamicBatchLimit = 32);
 
 /// <summary>One simulation run: a plan, the demands it was made for and how their requests arrive.</summary>
 /// <param name="Demands">Models, SLOs and rates; Poisson and uniform arrivals follow these rates.</param>

@@ -5,6 +5,36 @@ namespace OrleansServe.Simulator.UnitTests;
 
 public class SimulationTests
 {
+    private static readonly SimulationOptions Paced = new(Pacing: RoundPacing.Paced);
+
+    [Fact]
+    public void Work_conserving_rounds_start_again_at_once_while_requests_wait()
+    {
+        // The trace of the paced case below: 0 runs alone (0→6); at 6 (the arrival at 6 joins) the batch {2, 4, 6}
+        // runs (6→14), then {8} (14→20). Nothing waits for a duty cycle, so nothing is dropped.
+        var model = Model("m", 16);
+        var plan = OneGpu(new Gpulet(100, [Assign("m", batch: 4, dutyCycleMs: 10)]));
+        var input = Trace(plan, [model], new BatchLatency(b => 5 + b), (0, "m"), (2, "m"), (4, "m"), (6, "m"), (8, "m"));
+
+        var result = Simulation.Run(input);
+
+        Assert.Equal(1.0, result.SloAttainment, 12);
+        Assert.Equal(0, result.Outcome("m").Dropped);
+        Assert.Equal(12, result.Outcome("m").P99Ms, 12);
+    }
+
+    [Fact]
+    public void A_dynamic_batcher_takes_every_waiting_request_whose_deadline_the_larger_batch_still_meets()
+    {
+        // Planned batch 1, L(b) = 10 + b: three requests at 0 run as one batch of 3 (0→13), all within 20 ms;
+        // with the plan's batch only, the second and third could only finish at 22 and are dropped.
+        var plan = OneGpu(new Gpulet(100, [Assign("m")]));
+        var input = Trace(plan, [Model("m", 20)], new BatchLatency(b => 10 + b), (0, "m"), (0, "m"), (0, "m"));
+
+        Assert.Equal(1.0, Simulation.Run(input).SloAttainment, 12);
+        Assert.Equal(1.0 / 3, Simulation.Run(input with { Options = new SimulationOptions(DynamicBatchLimit: 0) }).SloAttainment, 12);
+    }
+
     [Fact]
     public void Hand_computed_duty_cycle_run_has_exact_latencies_and_attainment()
     {
@@ -15,7 +45,7 @@ public class SimulationTests
         var plan = OneGpu(new Gpulet(100, [Assign("m", batch: 4, dutyCycleMs: 10)]));
         var input = Trace(plan, [model], new BatchLatency(b => 5 + b), (0, "m"), (2, "m"), (4, "m"), (6, "m"), (8, "m"));
 
-        var result = Simulation.Run(input);
+        var result = Simulation.Run(input with { Options = Paced });
 
         Assert.Equal(5, result.TotalRequests);
         Assert.Equal(4, result.WithinSlo);
@@ -64,7 +94,7 @@ public class SimulationTests
         var plan = OneGpu(new Gpulet(100, [Assign("m", batch: 2, dutyCycleMs: 10)]));
         var input = Trace(plan, [Model("m", 100)], new BatchLatency(_ => 4), (0, "m"), (5, "m"), (10, "m"));
 
-        var result = Simulation.Run(input);
+        var result = Simulation.Run(input with { Options = Paced });
 
         // Latencies: 4 (0→4), then 5 and 10 together at 10→14: 9 and 4.
         Assert.Equal(4, result.Outcome("m").P50Ms, 12);
@@ -185,7 +215,8 @@ public class SimulationTests
             new Dictionary<string, string>());
         var input = Trace(plan, [Model("m", 100)], new BatchLatency(_ => 10), (0, "m"), (0, "m"), (0, "m"), (0, "m"));
 
-        var result = Simulation.Run(input);
+        // The plan's batch of 1 only: a dynamic batcher would take both waiting requests at once.
+        var result = Simulation.Run(input with { Options = new SimulationOptions(DynamicBatchLimit: 0) });
 
         Assert.Equal(20, result.Outcome("m").P99Ms, 9);
         Assert.Equal(2, result.GpusUsed);

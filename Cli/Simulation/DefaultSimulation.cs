@@ -1,0 +1,59 @@
+using OrleansServe.Scheduler;
+using OrleansServe.Scheduler.Interference;
+using OrleansServe.Scheduler.Planning;
+using OrleansServe.Scheduler.Profiles;
+using OrleansServe.Simulator;
+
+namespace OrleansServe.Cli.Simulation;
+
+/// <summary>
+/// What `simulate` runs with: the four planners, latencies from the H100 roofline estimate of the zoo (or a
+/// profile CSV), and interference from a synthetic contention model that the planners only know through a linear
+/// regression fitted to measurements of it (so planning sees prediction error, as it would on hardware).
+/// </summary>
+public static class DefaultSimulation
+{
+    /// <summary>Seed of the synthetic co-location measurements the regression is fitted to.</summary>
+    private const int MeasurementSeed = 7;
+
+    public static DeviceSpec Device => DeviceSpec.H100Sxm;
+
+    /// <summary>Registers the planners and the latency model factory (idempotent).</summary>
+    public static void Register()
+    {
+        foreach (var planner in new IPlanner[] { new GpuletPlanner(), new TemporalPlanner(), new SwapPlanner(), new OrleansServePlanner() })
+        {
+            if (!SimulationPolicies.TryGet(planner.Name, out _))
+            {
+                SimulationPolicies.Register(planner);
+            }
+        }
+        SimulationPolicies.LatencyModelFactory = path => new ByArchitectureLatency(path is null ? RooflineTable() : CsvLatencyModel.Load(path));
+    }
+
+    /// <summary>The roofline estimate of every zoo model on the gpulet partitions and profiled batches.</summary>
+    public static ProfileTable RooflineTable() =>
+        new RooflineEstimator(Device).Table(ModelFeatures.Zoo, ClusterSpec.GpuletPartitions, RooflineEstimator.ProfiledBatches);
+
+    /// <summary>The planners' predictor and the simulation's actual interference, for the given mode.</summary>
+    /// <param name="mode">"none" (no interference anywhere) or "synthetic".</param>
+    public static (IInterferencePredictor Predicted, IInterferencePredictor Actual) Interference(string mode, ILatencyModel latency)
+    {
+        if (mode == "none")
+        {
+            return (NoInterference.Instance, NoInterference.Instance);
+        }
+        var features = new InterferenceFeatureSource(ModelFeatures.Zoo, latency, Device);
+        var truth = new SyntheticInterference(features);
+        var cases = CoLocationCase.ComplementaryPairs(ModelFeatures.Zoo.Select(m => m.Name), ClusterSpec.GpuletPartitions);
+        var predictor = LinearInterferencePredictor.Fit(features, truth.Measure(cases, MeasurementSeed));
+        return (new ByArchitectureInterference(predictor), new ByArchitectureInterference(new TrueInterference(truth)));
+    }
+
+    /// <summary>The synthetic contention model's noise-free slowdown, as what the simulated GPUs do.</summary>
+    private sealed class TrueInterference(SyntheticInterference truth) : IInterferencePredictor
+    {
+        public double Slowdown(string model, int partition, string neighbour, int neighbourPartition) =>
+            truth.TrueSlowdown(model, partition, neighbour, neighbourPartition);
+    }
+}
