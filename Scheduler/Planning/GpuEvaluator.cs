@@ -101,7 +101,8 @@ internal sealed class GpuEvaluator(ClusterSpec cluster, IInterferencePredictor i
                         return ($"{m.Model.Name} would miss its SLO on a {slot.Partition}% gpulet", [], 0);
                     }
 
-                    if (m.Batch * 1000.0 / duty < m.RateRps * minServed * (1 - 1e-9))
+                    // Each resident runs once per round, so a saturated model shares its gpulet only if the round still serves its rate.
+                    if (m.Batch * 1000.0 / Math.Max(duty, residentSum) < m.RateRps * minServed * (1 - 1e-9))
                     {
                         return ($"{m.Model.Name} would get under {minServed:P0} of its rate on a {slot.Partition}% gpulet", [], 0);
                     }
@@ -112,6 +113,13 @@ internal sealed class GpuEvaluator(ClusterSpec cluster, IInterferencePredictor i
                     if (duty < l - 1e-9)
                     {
                         return ($"{m.Model.Name} would miss its SLO sharing a {slot.Partition}% gpulet", [], 0);
+                    }
+
+                    // Round-robin visits each resident once per round: the round must fit in the model's duty cycle,
+                    // or its batches come too seldom for its rate (summed latency ≤ duty cycle, gpulet's rule).
+                    if (residentSum > Math.Max(duty, l) + 1e-9 && m.Batch * 1000.0 / residentSum < m.RateRps * minServed * (1 - 1e-9))
+                    {
+                        return ($"{m.Model.Name} would get under {minServed:P0} of its rate sharing a {slot.Partition}% gpulet (a round takes {residentSum:0.#} ms)", [], 0);
                     }
 
                     break;

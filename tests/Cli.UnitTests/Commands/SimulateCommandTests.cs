@@ -48,4 +48,22 @@ public sealed class SimulateCommandTests
         Assert.True(root.GetProperty("slo_attainment").GetDouble() >= 0.99);
         Assert.Equal(1, root.GetProperty("models_per_gpu").GetDouble());
     }
+
+    [Fact]
+    public void The_default_build_simulates_the_four_policies_on_the_h100_roofline_profile()
+    {
+        OrleansServe.Cli.Simulation.DefaultSimulation.Register();
+        Assert.Subset(SimulationPolicies.Names.ToHashSet(), new HashSet<string> { "gpulet", "temporal", "swap", "orleansserve" });
+
+        foreach (var policy in new[] { "gpulet", "temporal" })
+        {
+            var output = new StringWriter();
+            var code = SimulateCommand.Create(output).Parse(["--workload", "scenario2", "--policy", policy, "--gpus", "2", "--duration", "2", "--interference", "none", "--json"]).Invoke();
+
+            Assert.Equal(0, code);
+            using var document = JsonDocument.Parse(output.ToString());
+            Assert.True(document.RootElement.GetProperty("max_rate_rps").GetDouble() > 0, policy);
+            Assert.StartsWith("roofline", document.RootElement.GetProperty("latency_model").GetString());
+        }
+    }
 }

@@ -78,6 +78,22 @@ public sealed class GpuletPlannerTests
     }
 
     [Fact]
+    public void Time_sharing_is_refused_when_a_round_outlasts_a_residents_duty_cycle()
+    {
+        // "a": L(b) = b ms, 500 rps, SLO 200 → residue batch 32 every 64 ms (busy half the time). "b": 40 ms a batch,
+        // 1 rps. Their busy shares sum to 0.54, but one round of both takes 72 ms, so "a" would get 32 per 72 ms
+        // (444 rps): the round must fit in "a"'s duty cycle, and on one whole GPU "b" has nowhere else to go.
+        var latency = new AnalyticLatency().With("a", 0, 1).With("b", 40, 0);
+        var demands = new[] { new ModelDemand(Fixtures.Model("a", 200), 500), new ModelDemand(Fixtures.Model("b", 1000), 1) };
+        var cluster = new ClusterSpec(1, 16 * Fixtures.GiB, [100]);
+
+        var plan = Planner.Plan(demands, cluster, latency, NoInterference.Instance);
+
+        Assert.Equal(["a"], plan.Gpus.SelectMany(g => g.Gpulets).SelectMany(g => g.Models).Select(m => m.Model));
+        Assert.Contains("b", plan.Unscheduled.Keys);
+    }
+
+    [Fact]
     public void Model_with_SLO_below_its_batch_1_latency_is_unscheduled_with_the_reason()
     {
         var demands = new[] { new ModelDemand(Fixtures.Model("slow", 40), 10), new ModelDemand(Fixtures.Model("linear", 80), 100) };
