@@ -86,6 +86,18 @@ public interface ISchedulerGrain : IGrainWithStringKey
     /// <summary>Registered devices.</summary>
     [Alias("GetDevices")]
     Task<DeviceDescription[]> GetDevicesAsync();
+
+    /// <summary>
+    /// Re-plans now from the models' EWMA request rates and measured batch latencies, and returns the schedule as
+    /// JSON (policy, rates, the planner's plan: gpulets per device, batch sizes, duty cycles, swap-served and
+    /// unscheduled models with reasons). Interleaves with other calls, since it asks every model grain for statistics.
+    /// </summary>
+    [Alias("Replan"), AlwaysInterleave]
+    Task<string> ReplanAsync();
+
+    /// <summary>The latest schedule as JSON (re-planned first if there is none yet).</summary>
+    [Alias("GetSchedule"), AlwaysInterleave]
+    Task<string> GetScheduleAsync();
 }
 
 /// <summary>The model repository (singleton, key "default"): the index and load/unload of models.</summary>

@@ -28,6 +28,9 @@ public sealed class OrleansServeOptions
 
     /// <summary>The CPU device every silo without a GPU exposes.</summary>
     public CpuDeviceSettings CpuDevice { get; set; } = new();
+
+    /// <summary>The scheduler's periodic re-planning.</summary>
+    public SchedulerSettings Scheduler { get; set; } = new();
 }
 
 /// <summary>Settings of the CPU device (see <see cref="CpuDeviceOptions"/>).</summary>
@@ -53,4 +56,17 @@ public sealed class CpuDeviceSettings
         MemoryBudgetBytes = MemoryBudgetBytes,
         AllowSpinning = AllowSpinning,
     };
+}
+
+/// <summary>Settings of the scheduler grain's re-planning (section OrleansServe:Scheduler).</summary>
+public sealed class SchedulerSettings
+{
+    /// <summary>Seconds between re-plans (gpulet re-planned every 20 s); 0 re-plans only when asked.</summary>
+    public double ReplanPeriodSeconds { get; set; } = 20;
+
+    /// <summary>The planner: gpulet, temporal, swap or orleansserve.</summary>
+    public string Policy { get; set; } = "orleansserve";
+
+    /// <summary>Weight of the newest period in the EWMA of each model's request rate.</summary>
+    public double RateEwmaWeight { get; set; } = 0.5;
 }

@@ -1,19 +1,45 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using OrleansServe.Grains.Hosting;
+using OrleansServe.Scheduler;
+using OrleansServe.Scheduler.Planning;
+using OrleansServe.Scheduler.Profiles;
+using OrleansServe.Scheduler.Runtime;
 
 namespace OrleansServe.Grains.Scheduling;
 
 /// <summary>
-/// The cluster's scheduler. For now it places each model on the least-loaded device with room, preferring the
-/// silo that holds the model's weights. The planner (gpulets, batch sizes, swapping) replaces <see cref="ChooseDevice"/>.
+/// The cluster's scheduler. It places each model on the least-loaded device with room, preferring the silo that
+/// holds the model's weights, and re-plans periodically with the configured planner from EWMA request rates and the
+/// batch latencies the models measured. The schedule is computed and published; applying its gpulets to devices
+/// comes with gpulet partitions on the devices (issue 5).
 /// </summary>
-public sealed class SchedulerGrain(ILogger<SchedulerGrain> logger) : Grain, ISchedulerGrain
+public sealed class SchedulerGrain(ILogger<SchedulerGrain> logger, IOptions<OrleansServeOptions> options) : Grain, ISchedulerGrain
 {
     /// <summary>The singleton key.</summary>
     public const string Key = "default";
 
     private readonly Dictionary<string, DeviceDescription> devices = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (string Device, long Bytes)> placements = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, RateEstimator> rates = new(StringComparer.Ordinal);
+    private readonly SchedulerSettings settings = options.Value.Scheduler;
     private long planVersion;
+    private long scheduleVersion;
+    private string? schedule;
+
+    /// <inheritdoc />
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (settings.ReplanPeriodSeconds > 0)
+        {
+            var period = TimeSpan.FromSeconds(settings.ReplanPeriodSeconds);
+            // Interleaved: a re-plan awaits every model grain, and placements must not wait behind it.
+            this.RegisterGrainTimer(_ => ReplanAsync(), new GrainTimerCreationOptions(period, period) { Interleave = true });
+        }
+        return Task.CompletedTask;
+    }
 
     /// <inheritdoc />
     public Task RegisterDeviceAsync(DeviceDescription device)
@@ -81,6 +107,101 @@ public sealed class SchedulerGrain(ILogger<SchedulerGrain> logger) : Grain, ISch
 
     /// <inheritdoc />
     public Task<DeviceDescription[]> GetDevicesAsync() => Task.FromResult(devices.Values.ToArray());
+
+    /// <inheritdoc />
+    public async Task<string> GetScheduleAsync() => schedule ?? await ReplanAsync();
+
+    /// <inheritdoc />
+    public async Task<string> ReplanAsync()
+    {
+        var planner = PlannerFor(settings.Policy);
+        // Snapshot: other calls interleave while the model grains answer.
+        var models = placements.Select(p => (Name: p.Key, p.Value.Bytes)).ToList();
+        var observed = await Task.WhenAll(models.Select(m => ObserveAsync(m.Name, m.Bytes)));
+        var now = TimeProvider.System.GetTimestamp() / (double)TimeProvider.System.TimestampFrequency;
+
+        var rows = new List<ProfileRow>();
+        var demands = new List<ModelDemand>();
+        var notPlanned = new JsonObject();
+        var rateReport = new JsonObject();
+        foreach (var model in observed.Where(o => o is not null).Select(o => o!))
+        {
+            if (!rates.TryGetValue(model.Name, out var rate))
+            {
+                rates[model.Name] = rate = new RateEstimator(settings.RateEwmaWeight);
+            }
+            rate.Observe(model.Requests, now);
+            rateReport[model.Name] = Math.Round(rate.RateRps, 3);
+            var profile = ObservedProfiles.Rows(model.Name, "device", model.Batches).ToList();
+            if (profile.Count == 0)
+            {
+                notPlanned[model.Name] = "no batch latency measured yet";
+            }
+            else if (!rate.HasRate || rate.RateRps <= 0)
+            {
+                notPlanned[model.Name] = "no requests in the last period";
+            }
+            else
+            {
+                rows.AddRange(profile);
+                demands.Add(new ModelDemand(new ModelSpec(model.Name, model.SloMs, model.Bytes, model.Bytes), rate.RateRps));
+            }
+        }
+
+        JsonNode? plan = null;
+        if (demands.Count > 0 && devices.Count > 0)
+        {
+            var cluster = new ClusterSpec(devices.Count, devices.Values.Min(d => d.MemoryBudgetBytes), ClusterSpec.GpuletPartitions);
+            var result = planner.Plan(demands, cluster, new ProfileTable(rows), NoInterference.Instance);
+            plan = JsonNode.Parse(PlanJson.Serialize(result));
+        }
+        var report = new JsonObject
+        {
+            ["version"] = ++scheduleVersion,
+            ["policy"] = planner.Name,
+            ["computed_at"] = DateTimeOffset.UtcNow.ToString("O"),
+            ["devices"] = devices.Count,
+            ["latency_source"] = "measured",
+            ["rates_rps"] = rateReport,
+            ["not_planned"] = notPlanned,
+            ["plan"] = plan,
+        };
+        schedule = report.ToJsonString(new JsonSerializerOptions { WriteIndented = false });
+        logger.LogDebug("Schedule {Version}: {Models} model(s) planned with {Policy}", scheduleVersion, demands.Count, planner.Name);
+        return schedule;
+    }
+
+    private sealed record ObservedModel(string Name, long Bytes, double SloMs, long Requests, IReadOnlyList<ObservedBatch> Batches);
+
+    /// <summary>A model's cumulative request count, SLO and measured batch latencies; null when it cannot answer (unloaded, failed).</summary>
+    private async Task<ObservedModel?> ObserveAsync(string name, long bytes)
+    {
+        try
+        {
+            var grain = GrainFactory.GetGrain<IModelGrain>(name);
+            var statistics = await grain.GetStatisticsAsync();
+            var metadata = await grain.GetMetadataAsync();
+            var batches = statistics.BatchStats
+                .Select(b => new ObservedBatch(b.BatchSize, b.ComputeInfer.Count, b.ComputeInfer.Count == 0 ? 0
+                    : (b.ComputeInput.Ns + b.ComputeInfer.Ns + b.ComputeOutput.Ns) / (double)b.ComputeInfer.Count / 1e6))
+                .ToList();
+            return new ObservedModel(name, bytes, metadata.Config.SloMs, statistics.Success.Count + statistics.Fail.Count, batches);
+        }
+        catch (InferenceException e)
+        {
+            logger.LogDebug("Model {Model} left out of the schedule: {Reason}", name, e.Message);
+            return null;
+        }
+    }
+
+    private static IPlanner PlannerFor(string policy) => policy switch
+    {
+        "gpulet" => new GpuletPlanner(),
+        "temporal" => new TemporalPlanner(),
+        "swap" => new SwapPlanner(),
+        "orleansserve" => new OrleansServePlanner(),
+        _ => throw new InvalidOperationException($"OrleansServe:Scheduler:Policy '{policy}' is not one of gpulet, temporal, swap, orleansserve"),
+    };
 
     /// <summary>Least-loaded (by share of its budget placed) device of the silo that the model fits on.</summary>
     private DeviceDescription? ChooseDevice(long bytes, string silo) =>

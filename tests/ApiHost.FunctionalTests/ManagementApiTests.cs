@@ -83,6 +83,21 @@ public sealed class ManagementApiTests(ServerFactory server) : IClassFixture<Ser
     }
 
     [Fact]
+    public async Task The_planners_schedule_is_served_and_can_be_recomputed()
+    {
+        var replanned = await client.PostAsync("/v2/admin/schedule/replan", null);
+        Assert.Equal(HttpStatusCode.OK, replanned.StatusCode);
+        Assert.Equal("application/json", replanned.Content.Headers.ContentType?.MediaType);
+        var fresh = await Json.ReadAsync(replanned);
+
+        var latest = await Json.ReadAsync(await client.GetAsync("/v2/admin/schedule"));
+
+        Assert.Equal("orleansserve", latest.GetProperty("policy").GetString());
+        Assert.Equal(fresh.GetProperty("version").GetInt64(), latest.GetProperty("version").GetInt64());
+        Assert.True(latest.GetProperty("devices").GetInt32() >= 1);
+    }
+
+    [Fact]
     public async Task An_openapi_document_and_the_dashboard_are_served()
     {
         var openApi = await Json.ReadAsync(await client.GetAsync("/openapi/v1.json"));

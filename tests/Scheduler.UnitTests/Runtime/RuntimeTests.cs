@@ -54,3 +54,24 @@ public sealed class AdmissionControlTests
     public void A_batch_slower_than_the_slo_is_refused_even_with_an_empty_queue() =>
         Assert.False(AdmissionControl.Decide(0, 1, batchLatencyMs: 30, dutyCycleMs: 0, sloMs: 22).Admitted);
 }
+
+public sealed class ObservedProfilesTests
+{
+    [Fact]
+    public void Observed_batches_become_measured_rows_on_a_whole_device()
+    {
+        var rows = ObservedProfiles.Rows("m", "cpu", [new ObservedBatch(4, 10, 8), new ObservedBatch(1, 5, 3), new ObservedBatch(2, 0, 0)]).ToList();
+
+        Assert.Equal([(1, 3.0), (4, 8.0)], rows.Select(r => (r.Batch, r.LatencyMs)));
+        Assert.All(rows, r => Assert.Equal((100, "cpu", Scheduler.Profiles.ProfileSource.Measured), (r.Partition, r.Device, r.Source)));
+    }
+
+    [Fact]
+    public void A_single_observed_batch_size_is_extended_linearly_so_the_table_can_extrapolate()
+    {
+        var table = new Scheduler.Profiles.ProfileTable(ObservedProfiles.Rows("m", "cpu", [new ObservedBatch(2, 7, 5)]));
+
+        Assert.Equal(10, table.LatencyMs("m", 100, 4), 9);
+        Assert.Equal(20, table.LatencyMs("m", 50, 4), 9);
+    }
+}

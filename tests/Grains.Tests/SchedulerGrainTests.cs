@@ -1,0 +1,47 @@
+using System.Text.Json;
+using OrleansServe.Grains.Scheduling;
+using static OrleansServe.Grains.Tests.Tensors;
+
+namespace OrleansServe.Grains.Tests;
+
+public sealed class SchedulerGrainTests(SmallModelsCluster fixture) : IClassFixture<SmallModelsCluster>
+{
+    private ISchedulerGrain Scheduler => fixture.Grains.GetGrain<ISchedulerGrain>(SchedulerGrain.Key);
+
+    [Fact]
+    public async Task Replan_plans_models_with_requests_from_their_rates_and_measured_latencies()
+    {
+        await Scheduler.ReplanAsync();
+        for (var i = 0; i < 5; i++)
+        {
+            await fixture.Grains.GetGrain<IModelGrain>("add_fast").InferAsync(Request(Fp32("x", [1, 3], i, i, i)));
+        }
+
+        using var schedule = JsonDocument.Parse(await Scheduler.ReplanAsync());
+
+        var root = schedule.RootElement;
+        Assert.Equal("orleansserve", root.GetProperty("policy").GetString());
+        Assert.True(root.GetProperty("rates_rps").GetProperty("add_fast").GetDouble() > 0);
+        var plan = root.GetProperty("plan");
+        var planned = plan.GetProperty("gpus").EnumerateArray()
+            .SelectMany(g => g.GetProperty("gpulets").EnumerateArray())
+            .SelectMany(g => g.GetProperty("models").EnumerateArray())
+            .Select(m => m.GetProperty("model").GetString())
+            .Concat(plan.GetProperty("swap_served").EnumerateArray().Select(m => m.GetString()));
+        Assert.Contains("add_fast", planned);
+        // A model nobody asked for gets no demand, and says why.
+        Assert.True(root.GetProperty("not_planned").TryGetProperty("typed", out var reason));
+        Assert.False(string.IsNullOrEmpty(reason.GetString()));
+    }
+
+    [Fact]
+    public async Task The_latest_schedule_is_kept_and_each_replan_has_a_new_version()
+    {
+        using var first = JsonDocument.Parse(await Scheduler.ReplanAsync());
+        using var latest = JsonDocument.Parse(await Scheduler.GetScheduleAsync());
+
+        Assert.Equal(first.RootElement.GetProperty("version").GetInt64(), latest.RootElement.GetProperty("version").GetInt64());
+        using var next = JsonDocument.Parse(await Scheduler.ReplanAsync());
+        Assert.True(next.RootElement.GetProperty("version").GetInt64() > first.RootElement.GetProperty("version").GetInt64());
+    }
+}
