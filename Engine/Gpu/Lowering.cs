@@ -45,6 +45,19 @@ public sealed class Lowering
 
     internal ArrayView<float> Scratch(PlanNode node) => workspace.SubView(node.ScratchOffset, node.ScratchFloats);
 
+    /// <summary>One action that runs the given ones in order (a layer lowered to several launches).</summary>
+    internal static Action Sequence(IEnumerable<Action> steps)
+    {
+        var all = steps.ToArray();
+        return () =>
+        {
+            foreach (var step in all)
+            {
+                step();
+            }
+        };
+    }
+
     internal Action Unary(ArrayView<float> x, ArrayView<float> y, UnaryOp op, float p0 = 0, float p1 = 0)
     {
         var n = checked((int)y.Length);

@@ -196,13 +196,7 @@ internal sealed class ConvOperator : Operator
         {
             work.Add(lowering.ChannelAffine(y, y, default, bias, s.OutChannels, spatial, activation));
         }
-        return () =>
-        {
-            foreach (var action in work)
-            {
-                action();
-            }
-        };
+        return Lowering.Sequence(work);
     }
 }
 

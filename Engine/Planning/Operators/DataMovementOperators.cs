@@ -37,6 +37,36 @@ internal static class HostCopy
     }
 }
 
+/// <summary>
+/// Concat and Split move the same blocks in opposite directions: part i, viewed as [outer, dim_i, inner], is the slice
+/// at offset Σ dim_&lt;i along the axis of the whole, viewed as [outer, total, inner].
+/// </summary>
+internal static class AxisParts
+{
+    public static Action Copy(Lowering lowering, ILGPU.ArrayView<float> whole, int[] wholeShape, int axis, IEnumerable<(ILGPU.ArrayView<float> View, int Dim)> parts, bool intoWhole)
+    {
+        var outer = (int)ShapeMath.Count(wholeShape.AsSpan(0, axis));
+        var inner = (int)ShapeMath.Count(wholeShape.AsSpan(axis + 1));
+        int[] wholeStrides = [wholeShape[axis] * inner, inner, 1];
+        var steps = new List<Action>();
+        long offset = 0;
+        foreach (var (part, dim) in parts)
+        {
+            if (dim > 0)
+            {
+                var slice = whole.SubView(offset * inner);
+                int[] box = [outer, dim, inner];
+                int[] partStrides = [dim * inner, inner, 1];
+                steps.Add(intoWhole
+                    ? lowering.Copy(part, slice, box, partStrides, wholeStrides)
+                    : lowering.Copy(slice, part, box, wholeStrides, partStrides));
+            }
+            offset += dim;
+        }
+        return Lowering.Sequence(steps);
+    }
+}
+
 internal sealed class TransposeOperator : Operator
 {
     public override long Flops(PlanNode node) => 0;
@@ -121,24 +151,7 @@ internal sealed class ConcatOperator : Operator
     {
         var axis = (int)node.State!;
         var y = node.Outputs[0];
-        var yView = lowering.View(y);
-        var outer = (int)ShapeMath.Count(y.Shape.AsSpan(0, axis));
-        var inner = (int)ShapeMath.Count(y.Shape.AsSpan(axis + 1));
-        var actions = new List<Action>();
-        var offset = 0;
-        foreach (var input in node.Inputs)
-        {
-            var dim = input!.Shape[axis];
-            actions.Add(lowering.Copy(lowering.View(input), yView.SubView((long)offset * inner), [outer, dim, inner], [dim * inner, inner, 1], [y.Shape[axis] * inner, inner, 1]));
-            offset += dim;
-        }
-        return () =>
-        {
-            foreach (var action in actions)
-            {
-                action();
-            }
-        };
+        return AxisParts.Copy(lowering, lowering.View(y), y.Shape, axis, node.Inputs.Select(input => (lowering.View(input!), input!.Shape[axis])), intoWhole: true);
     }
 }
 
@@ -193,27 +206,7 @@ internal sealed class SplitOperator : Operator
     {
         var (axis, sizes) = ((int, long[]))node.State!;
         var x = node.Input(0);
-        var xView = lowering.View(x);
-        var outer = (int)ShapeMath.Count(x.Shape.AsSpan(0, axis));
-        var inner = (int)ShapeMath.Count(x.Shape.AsSpan(axis + 1));
-        var actions = new List<Action>();
-        long start = 0;
-        for (var i = 0; i < sizes.Length; i++)
-        {
-            var dim = (int)sizes[i];
-            if (dim > 0)
-            {
-                actions.Add(lowering.Copy(xView.SubView(start * inner), lowering.View(node.Outputs[i]), [outer, dim, inner], [x.Shape[axis] * inner, inner, 1], [dim * inner, inner, 1]));
-            }
-            start += dim;
-        }
-        return () =>
-        {
-            foreach (var action in actions)
-            {
-                action();
-            }
-        };
+        return AxisParts.Copy(lowering, lowering.View(x), x.Shape, axis, node.Outputs.Select((output, i) => (lowering.View(output), (int)sizes[i])), intoWhole: false);
     }
 }
 
