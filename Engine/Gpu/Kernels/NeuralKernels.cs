@@ -10,10 +10,11 @@ internal static class NeuralKernels
     public const int MaxRowGroup = 256;
 
     /// <summary>
-    /// Sum over a thread group by a tree in shared memory; every thread gets the total. The group size must be a
-    /// power of two, and every thread of the group must call it (it waits at barriers).
+    /// Sum (or, with <paramref name="max"/>, maximum) over a thread group by a tree in shared memory; every thread
+    /// gets the result. The group size must be a power of two, and every thread of the group must call it (it waits
+    /// at barriers).
     /// </summary>
-    private static float GroupSum(ArrayView<float> shared, float value)
+    private static float GroupReduce(ArrayView<float> shared, float value, bool max)
     {
         var tid = Group.IdxX;
         shared[tid] = value;
@@ -22,32 +23,18 @@ internal static class NeuralKernels
         {
             if (tid < stride)
             {
-                shared[tid] += shared[tid + stride];
+                shared[tid] = max ? XMath.Max(shared[tid], shared[tid + stride]) : shared[tid] + shared[tid + stride];
             }
             Group.Barrier();
         }
-        var total = shared[0];
+        var result = shared[0];
         Group.Barrier();
-        return total;
+        return result;
     }
 
-    private static float GroupMax(ArrayView<float> shared, float value)
-    {
-        var tid = Group.IdxX;
-        shared[tid] = value;
-        Group.Barrier();
-        for (var stride = Group.DimX / 2; stride > 0; stride /= 2)
-        {
-            if (tid < stride)
-            {
-                shared[tid] = XMath.Max(shared[tid], shared[tid + stride]);
-            }
-            Group.Barrier();
-        }
-        var max = shared[0];
-        Group.Barrier();
-        return max;
-    }
+    private static float GroupSum(ArrayView<float> shared, float value) => GroupReduce(shared, value, max: false);
+
+    private static float GroupMax(ArrayView<float> shared, float value) => GroupReduce(shared, value, max: true);
 
     /// <summary>Layer normalization with one thread group per row: coalesced reads and tree reductions (rows of BERT's 768 floats).</summary>
     public static void LayerNormRows(ArrayView<float> x, ArrayView<float> y, ArrayView<float> scale, ArrayView<float> bias, int cols, float epsilon, int rows)
