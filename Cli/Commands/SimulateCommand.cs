@@ -84,7 +84,7 @@ public static class SimulateCommand
         }
 
         var latency = SimulationPolicies.LatencyModelFactory(profile?.FullName);
-        var (interference, actualInterference) = DefaultSimulation.Interference(interferenceMode, profile is null ? DefaultSimulation.RooflineTable() : latency);
+        var (interference, actualInterference) = DefaultSimulation.Interference(interferenceMode, latency);
         var cluster = new ClusterSpec(gpus, (long)(memoryGib * (1L << 30)), ClusterSpec.GpuletPartitions);
         var workload = Workloads.ByName(workloadName, serverlessModels);
         var result = MaxRateSearch.Find(planner, workload, cluster, latency, interference, new MaxRateSearchOptions(durationSeconds, seed), actualInterference);

@@ -47,13 +47,6 @@ public static class DefaultSimulation
         var truth = new SyntheticInterference(features);
         var cases = CoLocationCase.ComplementaryPairs(ModelFeatures.Zoo.Select(m => m.Name), ClusterSpec.GpuletPartitions);
         var predictor = LinearInterferencePredictor.Fit(features, truth.Measure(cases, MeasurementSeed));
-        return (new ByArchitectureInterference(predictor), new ByArchitectureInterference(new TrueInterference(truth)));
-    }
-
-    /// <summary>The synthetic contention model's noise-free slowdown, as what the simulated GPUs do.</summary>
-    private sealed class TrueInterference(SyntheticInterference truth) : IInterferencePredictor
-    {
-        public double Slowdown(string model, int partition, string neighbour, int neighbourPartition) =>
-            truth.TrueSlowdown(model, partition, neighbour, neighbourPartition);
+        return (new ByArchitectureInterference(predictor), new ByArchitectureInterference(truth));
     }
 }

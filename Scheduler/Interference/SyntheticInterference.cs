@@ -44,7 +44,7 @@ public sealed record SyntheticInterferenceOptions(
 /// (an M/M/1-like 1 / (1 − load) term) and hurts more the more the model itself waits on memory; busy SM groups
 /// also contend for L2, clocks and power.
 /// </summary>
-public sealed class SyntheticInterference(InterferenceFeatureSource features, SyntheticInterferenceOptions? options = null)
+public sealed class SyntheticInterference(InterferenceFeatureSource features, SyntheticInterferenceOptions? options = null) : IInterferencePredictor
 {
     public SyntheticInterferenceOptions Options { get; } = options ?? new SyntheticInterferenceOptions();
 
@@ -60,6 +60,10 @@ public sealed class SyntheticInterference(InterferenceFeatureSource features, Sy
         return 1 + o.MemoryContention * uOther * (o.MemoryStallFloor + uSelf) / (1 - busLoad)
                  + o.ComputeContention * self.ComputeFraction * other.ComputeFraction;
     }
+
+    /// <summary>The ground truth as a predictor: what a simulated GPU does.</summary>
+    public double Slowdown(string model, int partition, string neighbour, int neighbourPartition) =>
+        TrueSlowdown(model, partition, neighbour, neighbourPartition);
 
     /// <summary>"Measures" each case: the ground truth with log-normal noise from a generator seeded with <paramref name="seed"/>.</summary>
     public IReadOnlyList<CoLocationMeasurement> Measure(IEnumerable<CoLocationCase> cases, int seed)
