@@ -122,19 +122,10 @@ internal sealed class BinaryOperator(BinaryOp op) : Operator
 
     private HostTensor Fold(HostTensor a, HostTensor b, int[] shape)
     {
+        // Broadcast both operands to the output shape first (the strided read the data-movement folds use).
+        a = HostCopy.Read(a, shape, ShapeMath.BroadcastStrides(a.Shape, shape), 0);
+        b = HostCopy.Read(b, shape, ShapeMath.BroadcastStrides(b.Shape, shape), 0);
         var count = ShapeMath.Count(shape);
-        var aStrides = ShapeMath.BroadcastStrides(a.Shape, shape);
-        var bStrides = ShapeMath.BroadcastStrides(b.Shape, shape);
-        var outStrides = ShapeMath.Strides(shape);
-        long Offset(int[] strides, long linear)
-        {
-            long offset = 0;
-            for (var d = 0; d < shape.Length; d++)
-            {
-                offset += linear / outStrides[d] % shape[d] * strides[d];
-            }
-            return offset;
-        }
         if (a.IsInteger && b.IsInteger)
         {
             var la = a.Longs!;
@@ -142,8 +133,8 @@ internal sealed class BinaryOperator(BinaryOp op) : Operator
             var result = new long[count];
             for (long i = 0; i < count; i++)
             {
-                var x = la[Offset(aStrides, i)];
-                var y = lb[Offset(bStrides, i)];
+                var x = la[i];
+                var y = lb[i];
                 result[i] = op switch
                 {
                     BinaryOp.Add => x + y,
@@ -160,7 +151,7 @@ internal sealed class BinaryOperator(BinaryOp op) : Operator
         var floats = new float[count];
         for (long i = 0; i < count; i++)
         {
-            floats[i] = ElementwiseKernels.Apply(op, fa[Offset(aStrides, i)], fb[Offset(bStrides, i)]);
+            floats[i] = ElementwiseKernels.Apply(op, fa[i], fb[i]);
         }
         return HostTensor.OfFloats(shape, floats);
     }
