@@ -27,6 +27,16 @@ public interface IExecutionDevice : IDisposable
     /// <summary>Evicts a model unless a batch pins it; true when it was evicted.</summary>
     bool Evict(string model);
 
-    /// <summary>Current residency.</summary>
+    /// <summary>Current residency, summed over the gpulets, with each gpulet's own.</summary>
     ResidencySnapshot Snapshot();
+
+    /// <summary>The gpulets the device is split into now.</summary>
+    IReadOnlyList<PartitionSpec> Partitions { get; }
+
+    /// <summary>
+    /// Splits the device into new gpulets. New batches go to the new gpulets at once; batches in flight on the old
+    /// ones finish there before those are released, so no request is lost. Throws <see cref="ArgumentException"/>
+    /// for a split the device cannot make (shares summing over 100%, memory over the budget).
+    /// </summary>
+    Task RepartitionAsync(IReadOnlyList<PartitionSpec> partitions);
 }

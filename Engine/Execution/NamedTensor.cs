@@ -12,7 +12,11 @@ public sealed record DeviceRunResult(NamedTensor[] Outputs, long ComputeInputNs,
 public sealed record ResidentModel(string Model, long Bytes, int Pins);
 
 /// <summary>A point-in-time view of a device's residency.</summary>
-public sealed record ResidencySnapshot(long BudgetBytes, long UsedBytes, IReadOnlyList<ResidentModel> Resident, long SwapIns, long Evictions, int InFlight);
+public sealed record ResidencySnapshot(long BudgetBytes, long UsedBytes, IReadOnlyList<ResidentModel> Resident, long SwapIns, long Evictions, int InFlight)
+{
+    /// <summary>The device's gpulets (empty for a single gpulet's own snapshot).</summary>
+    public IReadOnlyList<GpuletSnapshot> Gpulets { get; init; } = [];
+}
 
 /// <summary>A device ran out of room: every resident model is pinned by a batch in flight, or the model is larger than the budget.</summary>
 public sealed class DeviceMemoryException(string message) : Exception(message);
