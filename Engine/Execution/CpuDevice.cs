@@ -88,6 +88,13 @@ public sealed class CpuDevice : IExecutionDevice
     public bool Evict(string model) => residency.TryEvict(model);
 
     /// <inheritdoc />
+    public IReadOnlyList<PartitionSpec> Partitions => PartitionSpec.WholeDevice;
+
+    /// <inheritdoc />
+    public Task RepartitionAsync(IReadOnlyList<PartitionSpec> partitions) =>
+        throw new NotSupportedException("the CPU device is not split into gpulets yet");
+
+    /// <inheritdoc />
     public ResidencySnapshot Snapshot() => residency.Snapshot(Volatile.Read(ref inFlight));
 
     private Task<(InferenceSession Session, bool SwappedIn)> AcquireAsync(string model)
