@@ -104,6 +104,9 @@ public sealed class DeviceModel : IDisposable
     /// <summary>Device bytes of the activation workspace (the largest plan compiled so far).</summary>
     public long WorkspaceBytes => memory.WorkspaceFloats * sizeof(float);
 
+    /// <summary>The weights' block in the device's reserved memory (null when the model has its own buffers).</summary>
+    internal ArenaBlock? WeightBlock => (memory as ArenaModelMemory)?.WeightBlock;
+
     /// <summary>Times the compiled plans were rebuilt because the model's memory moved (arena compaction) or grew.</summary>
     public int Rebinds { get; private set; }
 
@@ -284,7 +287,8 @@ public sealed class DeviceModel : IDisposable
         for (var i = 0; i < compiled.Steps.Count; i++)
         {
             var needed = compiled.NeededGroups[i];
-            transfer?.WaitFor(needed, device);
+            var step = i;
+            transfer?.WaitFor(needed, device, observer is null ? null : () => observer.StepWaiting(Name, step, needed, System.Diagnostics.Stopwatch.GetTimestamp()));
             observer?.StepStarted(Name, i, needed, System.Diagnostics.Stopwatch.GetTimestamp());
             compiled.Steps[i]();
         }

@@ -25,6 +25,12 @@ public interface ISwapObserver
     void GroupLanded(string model, int group, long timestamp);
 
     /// <summary>
+    /// Step <paramref name="step"/> of a forward pass of <paramref name="model"/> found its weights' group
+    /// <paramref name="group"/> not landed yet and is about to wait for it (CUDA: the compute stream is told to wait).
+    /// </summary>
+    void StepWaiting(string model, int step, int group, long timestamp);
+
+    /// <summary>
     /// Step <paramref name="step"/> of a forward pass of <paramref name="model"/> is about to be launched, its weights'
     /// group <paramref name="neededGroup"/> (−1: none) having landed, or the compute stream waiting for it (CUDA).
     /// </summary>

@@ -194,8 +194,9 @@ public sealed class WeightTransfer
     /// Makes work enqueued next on <paramref name="device"/>'s stream wait for <paramref name="group"/>: on CUDA the
     /// compute stream waits on the group's event (skipped when it is known complete); on the CPU accelerator the
     /// calling thread blocks until the copy thread has landed it. A group below zero needs nothing.
+    /// <paramref name="waiting"/> runs only when the group has not landed yet, just before the wait.
     /// </summary>
-    internal void WaitFor(int group, GpuDevice device)
+    internal void WaitFor(int group, GpuDevice device, Action? waiting = null)
     {
         if (group < 0 || knownLanded[group])
         {
@@ -208,10 +209,15 @@ public sealed class WeightTransfer
                 knownLanded[group] = true;
                 return;
             }
+            waiting?.Invoke();
             api.StreamWaitEvent(stream.StreamPtr, Events[group]);
             return;
         }
-        landed[group].Wait(cancel.Token);
+        if (!landed[group].IsSet)
+        {
+            waiting?.Invoke();
+            landed[group].Wait(cancel.Token);
+        }
         if (Completion.IsFaulted)
         {
             Completion.GetAwaiter().GetResult();
