@@ -54,7 +54,8 @@ public sealed class GpuExecutionDevice : IExecutionDevice
     private readonly Dictionary<string, (PackedWeights Packed, OnnxGraph Graph)> graphs = new(StringComparer.Ordinal);
     private readonly List<GpuGpulet> created = [];
 
-    private GpuExecutionDevice(string id, GpuExecutionOptions options, HostWeightStore weights, DeviceThreads rootThread, GpuDevice root, ReservedDeviceMemory memory)
+    private GpuExecutionDevice(
+        string id, GpuExecutionOptions options, HostWeightStore weights, DeviceThreads rootThread, GpuDevice root, ReservedDeviceMemory memory, WeightCopier copier)
     {
         Id = id;
         Options = options;
@@ -62,7 +63,7 @@ public sealed class GpuExecutionDevice : IExecutionDevice
         this.rootThread = rootThread;
         this.root = root;
         Memory = memory;
-        Copier = new WeightCopier(root, options.Observer, options.TransferGate);
+        Copier = copier;
         MemoryBudgetBytes = (long)(memory.CapacityBytes * (1 - options.WorkspaceFraction));
         var index = 0;
         gpulets = new GpuletSet(MemoryBudgetBytes, (spec, bytes) =>
@@ -98,13 +99,15 @@ public sealed class GpuExecutionDevice : IExecutionDevice
         var thread = new DeviceThreads($"gpu-{id}", 1);
         try
         {
-            var (device, memory) = await thread.RunAsync(() =>
+            // Streams and buffers are made on the device's thread, where its context is current.
+            var (device, memory, copier) = await thread.RunAsync(() =>
             {
                 var created = GpuDevice.Create(kind, ordinal);
                 try
                 {
                     created.Accelerator.Bind();
-                    return (created, new ReservedDeviceMemory(created, ReservedBytes(created, options)));
+                    var reserved = new ReservedDeviceMemory(created, ReservedBytes(created, options));
+                    return (created, reserved, new WeightCopier(created, options.Observer, options.TransferGate));
                 }
                 catch
                 {
@@ -112,7 +115,7 @@ public sealed class GpuExecutionDevice : IExecutionDevice
                     throw;
                 }
             }).ConfigureAwait(false);
-            return new GpuExecutionDevice(id, options, weights, thread, device, memory);
+            return new GpuExecutionDevice(id, options, weights, thread, device, memory, copier);
         }
         catch
         {

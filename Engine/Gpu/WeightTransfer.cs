@@ -21,7 +21,7 @@ public sealed class WeightCopier : IDisposable
     private readonly DeviceThreads thread;
     private readonly AcceleratorStream stream;
 
-    /// <summary>Starts the copy thread of <paramref name="device"/>.</summary>
+    /// <summary>Starts the copy thread of <paramref name="device"/>. Call on a thread bound to its accelerator (the copy stream is made here).</summary>
     /// <param name="device">The whole device (its accelerator is shared by the gpulets).</param>
     /// <param name="observer">Told when each group lands, or null.</param>
     /// <param name="gate">Holds groups back for tests, or null.</param>
@@ -135,8 +135,12 @@ public sealed class WeightCopier : IDisposable
     /// <summary>Lets transfers in progress finish, then stops the thread.</summary>
     public void Dispose()
     {
+        thread.RunAsync(() =>
+        {
+            stream.Dispose();
+            return true;
+        });
         thread.Dispose();
-        stream.Dispose();
     }
 }
 

@@ -189,4 +189,33 @@ public sealed class GpuSwapTests
         Assert.Contains("TopK", error.Message);
         Assert.Equal("ilgpu-cpu", device.Kind);
     }
+
+    [Fact]
+    public async Task Gpulets_each_serve_their_models_with_their_share_and_a_repartition_loses_no_request()
+    {
+        var store = SwapModels.Store(("lenet", "lenet5_tiny"), ("vgg", "vgg16_tiny"));
+        var options = new GpuExecutionOptions
+        {
+            ReservedBytes = 8L << 20,
+            Partitions = [new PartitionSpec(50, ["lenet"]), new PartitionSpec(20, ["vgg"])],
+        };
+        using var device = await SwapModels.StartAsync(store, options);
+        var lenetInputs = SwapModels.Inputs("lenet5_tiny");
+        var vggInputs = SwapModels.Inputs("vgg16_tiny");
+        var lenetExpected = SwapModels.OnnxRuntime("lenet5_tiny", lenetInputs);
+        var vggExpected = SwapModels.OnnxRuntime("vgg16_tiny", vggInputs);
+
+        var limits = await Task.WhenAll(device.Gpulets.Select(g => g.Ready));
+        var lenet = device.RunAsync("lenet", lenetInputs, SwapModels.Outputs("lenet5_tiny"));
+        var vgg = device.RunAsync("vgg", vggInputs, SwapModels.Outputs("vgg16_tiny"));
+        var repartition = device.RepartitionAsync([new PartitionSpec(100, [])]);
+        var again = device.RunAsync("vgg", vggInputs, SwapModels.Outputs("vgg16_tiny"));
+        await repartition.WaitAsync(Guard);
+
+        Assert.Equal([2, 1], limits.Select(l => l.MaxGroups));
+        SwapModels.AssertMatches(lenetExpected, (await lenet).Outputs);
+        SwapModels.AssertMatches(vggExpected, (await vgg).Outputs);
+        SwapModels.AssertMatches(vggExpected, (await again).Outputs);
+        Assert.Equal(100, device.Gpulets.Single().SmPercent);
+    }
 }
