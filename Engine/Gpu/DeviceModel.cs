@@ -239,6 +239,11 @@ public sealed class DeviceModel : IDisposable
         try
         {
             Forward(Compile(inputShapes));
+            if (memory is ArenaModelMemory)
+            {
+                // Compaction may move the blocks once unpinned: no kernel may still be using them.
+                device.Synchronize();
+            }
         }
         finally
         {

@@ -10,8 +10,14 @@ public sealed record GpuExecutionOptions
     /// <summary>On CUDA, the fraction of the device's free memory reserved at start (when <see cref="ReservedBytes"/> is 0).</summary>
     public double ReservedFraction { get; init; } = 0.9;
 
-    /// <summary>Bytes reserved at start; 0 on CUDA means <see cref="ReservedFraction"/> of free memory. Required on ilgpu-cpu.</summary>
-    public long ReservedBytes { get; init; } = 256L << 20;
+    /// <summary>What ilgpu-cpu reserves when <see cref="ReservedBytes"/> is 0 (it has no free-memory query).</summary>
+    public const long IlgpuCpuDefaultReservedBytes = 256L << 20;
+
+    /// <summary>
+    /// Bytes reserved at start. 0 (the default) reserves <see cref="ReservedFraction"/> of the free memory on CUDA and
+    /// <see cref="IlgpuCpuDefaultReservedBytes"/> on ilgpu-cpu.
+    /// </summary>
+    public long ReservedBytes { get; init; }
 
     /// <summary>The fraction of the reserved memory kept for activation workspaces; the rest is the budget for resident weights.</summary>
     public double WorkspaceFraction { get; init; } = 0.25;
@@ -219,7 +225,7 @@ public sealed class GpuExecutionDevice : IExecutionDevice
         }
         if (device.Kind != GpuDeviceKind.Cuda)
         {
-            throw new ArgumentException("ilgpu-cpu needs ReservedBytes: it has no free-memory query");
+            return GpuExecutionOptions.IlgpuCpuDefaultReservedBytes;
         }
         if (options.ReservedFraction is <= 0 or > 1)
         {
