@@ -108,6 +108,24 @@ public sealed class DeviceArenaTests
     }
 
     [Fact]
+    public void Compaction_moves_only_as_much_as_the_allocation_needs()
+    {
+        var mover = new ArrayMover(2048);
+        var arena = new DeviceArena(2048, 256, mover);
+        var blocks = Enumerable.Range(0, 8).Select(_ => arena.Allocate(256)).ToList();
+        arena.Free(blocks[0]);
+        arena.Free(blocks[2]);
+        arena.Free(blocks[7]);
+
+        var placed = arena.Allocate(512);
+
+        Assert.Equal(256, placed.Offset);
+        Assert.Equal([(256L, 0L, 256L)], mover.Moves);
+        Assert.Equal(256, arena.BytesMoved);
+        Assert.All(blocks.Skip(3).Take(4), b => Assert.Equal(0, b.Version));
+    }
+
+    [Fact]
     public void Allocation_fails_without_throwing_when_pinned_blocks_leave_no_room()
     {
         var arena = new DeviceArena(1024, 256, new ArrayMover(1024));
