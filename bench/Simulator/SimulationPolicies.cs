@@ -1,6 +1,6 @@
-using OrleansServe.Scheduler.Profiles;
 using System.Collections.Concurrent;
 using OrleansServe.Scheduler;
+using OrleansServe.Scheduler.Profiles;
 
 namespace OrleansServe.Simulator;
 
