@@ -7,7 +7,7 @@ namespace OrleansServe.Engine.Execution;
 /// <param name="CapacityBytes">Bytes of ONNX files the store may hold.</param>
 public sealed record HostWeightStoreOptions(long CapacityBytes)
 {
-    /// <summary>Bytes of packed weights in pinned host memory (OrleansServe:PinnedMemoryBytes).</summary>
+    /// <summary>Bytes of packed weights in pinned host memory (OrleansServe:PinnedMemoryBytes); set it when packing, zero refuses every model.</summary>
     public long PinnedCapacityBytes { get; init; }
 
     /// <summary>Target size of a transfer group of the packed weights.</summary>

@@ -174,7 +174,7 @@ public sealed class DeviceArena
         var size = Align(bytes);
         lock (gate)
         {
-            if (size <= CapacityBytes - usedBytes && (TryPlace(size, bytes, out block) || (Compact() && TryPlace(size, bytes, out block))))
+            if (size <= CapacityBytes - usedBytes && (TryPlace(size, bytes, out block) || (Compact(size) && TryPlace(size, bytes, out block))))
             {
                 return true;
             }
@@ -276,13 +276,20 @@ public sealed class DeviceArena
         return false;
     }
 
-    /// <summary>Slides unpinned blocks down in address order; pinned blocks stay and later blocks pack above them. True when anything moved.</summary>
-    private bool Compact()
+    /// <summary>
+    /// Slides unpinned blocks down in address order until a hole of <paramref name="size"/> opens (moving no more
+    /// than that needs); pinned blocks stay and later blocks pack above them. True when anything moved.
+    /// </summary>
+    private bool Compact(long size)
     {
         long cursor = 0;
         var moved = false;
         foreach (var block in blocks)
         {
+            if (block.Offset - cursor >= size)
+            {
+                break;
+            }
             if (!block.IsPinned && block.Offset > cursor)
             {
                 mover.Move(block.Offset, cursor, block.Bytes);

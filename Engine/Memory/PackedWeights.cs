@@ -51,7 +51,8 @@ public sealed class PackedWeights : IDisposable
         {
             foreach (var (name, tensor) in tensors)
             {
-                tensor.Floats.AsSpan().CopyTo(buffer.Floats(layout.OffsetOf(name), tensor.Floats!.Length));
+                var floats = tensor.Floats!;
+                floats.CopyTo(buffer.Floats(layout.OffsetOf(name), floats.Length));
             }
         }
         catch
