@@ -43,7 +43,7 @@ internal sealed class RecordingObserver : ISwapObserver
 internal static class SwapModels
 {
     /// <summary>Small groups, so even a tiny model is several transfer groups.</summary>
-    public const long GroupBytes = Memory.WeightLayout.MinTransferGroupBytes;
+    public const long GroupBytes = OrleansServe.Engine.Memory.WeightLayout.MinTransferGroupBytes;
 
     public static HostWeightStore Store(params (string Name, string ZooModel)[] models)
     {
