@@ -1,98 +1,229 @@
 using System.CommandLine;
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using OrleansServe.Cli.Benchmarks;
+using OrleansServe.Cli.Inference;
 using OrleansServe.Engine.Gpu;
+using OrleansServe.Engine.Planning;
+using OrleansServe.Scheduler.Profiles;
 using Spectre.Console;
 
 namespace OrleansServe.Cli.Commands;
 
 /// <summary>
-/// <c>swap-bench --device cuda --measure bandwidth --json swap.json</c>: the swapping and gpulet measurements of the
-/// device (host-to-device bandwidth by transfer size, pageable against pinned), saved as JSON after each part.
+/// <c>swap-bench --device cuda --models resnet50,bert_base --json swap.json --csv-dir out/</c>: the swapping and
+/// gpulet measurements of a device: host-to-device bandwidth by transfer size (pageable against pinned), swap-in
+/// time per model against bytes ÷ bandwidth, cold-start latency (pipelined, transfer-then-run, warm), latency by SM
+/// share and batch (a profile table CSV) and pairwise slowdown on complementary gpulets (a CSV). JSON is saved after
+/// each part, so a run stopped from outside keeps what it measured.
 /// </summary>
 public static class SwapBenchCommand
 {
+    private static readonly string[] AllParts = ["bandwidth", "swapin", "coldstart", "share", "pairs"];
+
     public static Command Create()
     {
         var device = new Option<string>("--device") { Description = "cuda or ilgpu-cpu", DefaultValueFactory = _ => "cuda" };
         device.AcceptOnlyFromAmong("cuda", "ilgpu-cpu");
-        var measure = new Option<string>("--measure") { Description = "Comma-separated parts: bandwidth", DefaultValueFactory = _ => "bandwidth" };
+        var measure = new Option<string>("--measure") { Description = $"Comma-separated parts: {string.Join(", ", AllParts)}", DefaultValueFactory = _ => string.Join(',', AllParts) };
+        var models = new Option<string>("--models") { Description = "Comma-separated .onnx files or zoo model names", DefaultValueFactory = _ => "resnet50,lenet5" };
         var sizes = new Option<string?>("--sizes") { Description = "Transfer sizes in bytes for bandwidth (default 64 KiB to 256 MiB)" };
-        var repeats = new Option<int>("--repeats") { Description = "Timed copies per size and memory kind", DefaultValueFactory = _ => 20 };
+        var repeats = new Option<int>("--repeats") { Description = "Timed repetitions per point", DefaultValueFactory = _ => 10 };
+        var batches = new Option<string>("--batches") { Description = "Batch sizes for the share part", DefaultValueFactory = _ => "1,2,4,8,16,32" };
+        var partitions = new Option<string>("--partitions") { Description = "SM shares for the share part", DefaultValueFactory = _ => "20,40,50,60,80,100" };
+        var splits = new Option<string>("--pair-splits") { Description = "Complementary gpulet pairs for the pairs part, e.g. 50:50,40:60", DefaultValueFactory = _ => "50:50" };
+        var pairBatch = new Option<int>("--pair-batch") { Description = "Batch size of both models in the pairs part", DefaultValueFactory = _ => 8 };
+        var coldBatch = new Option<int>("--cold-batch") { Description = "Batch size of the cold-start part", DefaultValueFactory = _ => 1 };
+        var group = new Option<long>("--transfer-group-bytes") { Description = "Target size of a transfer group", DefaultValueFactory = _ => 2L << 20 };
+        var reserved = new Option<long>("--reserved-bytes") { Description = "Device memory reserved (0: 90% of free memory on CUDA, 256 MiB on ilgpu-cpu)" };
+        var budget = new Option<double>("--time-budget") { Description = "Seconds after which no new measurement starts", DefaultValueFactory = _ => 3600 };
         var json = new Option<FileInfo?>("--json") { Description = "Write the results as JSON to this file" };
-        var command = new Command("swap-bench", "Measure host-to-device transfers for swapping") { device, measure, sizes, repeats, json };
-        command.SetAction(parse => Run(
-            parse.GetRequiredValue(device),
-            parse.GetRequiredValue(measure).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
-            parse.GetValue(sizes),
-            parse.GetValue(repeats),
-            parse.GetValue(json)));
+        var csvDir = new Option<DirectoryInfo?>("--csv-dir") { Description = "Write profile.csv (share part) and pairs.csv (pairs part) here" };
+        var command = new Command("swap-bench", "Measure swapping and gpulets on a device: bandwidth, swap-in, cold start, latency by SM share, co-location slowdown")
+        {
+            device, measure, models, sizes, repeats, batches, partitions, splits, pairBatch, coldBatch, group, reserved, budget, json, csvDir,
+        };
+        command.SetAction(parse =>
+        {
+            try
+            {
+                var settings = new Settings(
+                    parse.GetRequiredValue(device) == "cuda" ? GpuDeviceKind.Cuda : GpuDeviceKind.IlgpuCpu,
+                    List(parse.GetRequiredValue(measure)),
+                    List(parse.GetRequiredValue(models)),
+                    parse.GetValue(sizes) is { } s ? [.. List(s).Select(v => Positive(v, "size"))] : TransferBandwidth.DefaultSizes,
+                    (int)Positive(parse.GetValue(repeats).ToString(System.Globalization.CultureInfo.InvariantCulture), "repeat count"),
+                    [.. List(parse.GetRequiredValue(batches)).Select(v => (int)Positive(v, "batch size"))],
+                    [.. List(parse.GetRequiredValue(partitions)).Select(v => (int)Positive(v, "SM share"))],
+                    [.. List(parse.GetRequiredValue(splits)).Select(Split)],
+                    parse.GetValue(pairBatch),
+                    parse.GetValue(coldBatch),
+                    parse.GetValue(group),
+                    parse.GetValue(reserved),
+                    parse.GetValue(budget),
+                    parse.GetValue(json),
+                    parse.GetValue(csvDir));
+                var unknown = settings.Parts.Except(AllParts).ToList();
+                if (unknown.Count > 0)
+                {
+                    throw new ArgumentException($"unknown part(s): {string.Join(", ", unknown)} (known: {string.Join(", ", AllParts)})");
+                }
+                return RunAsync(settings).GetAwaiter().GetResult();
+            }
+            catch (ArgumentException e)
+            {
+                AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
+                return 1;
+            }
+        });
         return command;
     }
 
-    private static int Run(string deviceName, string[] parts, string? sizeList, int repeats, FileInfo? jsonFile)
+    private sealed record Settings(
+        GpuDeviceKind Kind, string[] Parts, string[] Models, IReadOnlyList<long> Sizes, int Repeats, int[] Batches, int[] Partitions,
+        (int, int)[] Splits, int PairBatch, int ColdBatch, long TransferGroupBytes, long ReservedBytes, double BudgetSeconds,
+        FileInfo? Json, DirectoryInfo? CsvDir);
+
+    private static string[] List(string text) => text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    private static long Positive(string text, string what) =>
+        long.TryParse(text, out var value) && value > 0 ? value : throw new ArgumentException($"'{text}' is not a {what}");
+
+    private static (int, int) Split(string text)
     {
-        var unknown = parts.Except(["bandwidth"]).ToList();
-        if (unknown.Count > 0 || repeats < 1)
+        var parts = text.Split(':');
+        return parts.Length == 2 && int.TryParse(parts[0], out var a) && int.TryParse(parts[1], out var b) && a > 0 && b > 0 && a + b <= 100
+            ? (a, b)
+            : throw new ArgumentException($"'{text}' is not a gpulet pair like 50:50 (two shares summing to at most 100)");
+    }
+
+    private static async Task<int> RunAsync(Settings settings)
+    {
+        var clock = Stopwatch.StartNew();
+        bool TimeLeft() => clock.Elapsed.TotalSeconds < settings.BudgetSeconds;
+        var report = new Dictionary<string, object?>
         {
-            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {(unknown.Count > 0 ? $"unknown part(s): {string.Join(", ", unknown)}" : "--repeats must be at least 1")}");
-            return 1;
+            ["date"] = DateTimeOffset.UtcNow.ToString("O"),
+            ["machine"] = Environment.MachineName,
+            ["os"] = RuntimeInformation.OSDescription,
+            ["runtime"] = RuntimeInformation.FrameworkDescription,
+            ["transfer_group_bytes"] = settings.TransferGroupBytes,
+        };
+        var models = new List<BenchModel>();
+        foreach (var argument in settings.Models)
+        {
+            var (bytes, name) = ModelSource.Read(argument);
+            models.Add(new BenchModel(name, bytes, OnnxGraph.Read(bytes)));
         }
-        IReadOnlyList<long> sizes;
+
+        double bandwidth;
         try
         {
-            sizes = sizeList is null
-                ? TransferBandwidth.DefaultSizes
-                : [.. sizeList.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(s => long.TryParse(s, out var v) && v > 0 ? v : throw new ArgumentException($"'{s}' is not a size in bytes"))];
-        }
-        catch (ArgumentException e)
-        {
-            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
-            return 1;
-        }
-        DeviceWorker worker;
-        try
-        {
-            worker = DeviceWorker.StartAsync(deviceName == "cuda" ? GpuDeviceKind.Cuda : GpuDeviceKind.IlgpuCpu).GetAwaiter().GetResult();
+            using var worker = await DeviceWorker.StartAsync(settings.Kind);
+            report["device"] = worker.Description;
+            AnsiConsole.MarkupLineInterpolated($"{worker.Description}");
+            var measureAll = settings.Parts.Contains("bandwidth");
+            var points = worker.Run(d => TransferBandwidth.Measure(d, measureAll ? settings.Sizes : [settings.Sizes.Max()], settings.Repeats));
+            bandwidth = points.Where(p => p.Memory == "pinned").Max(p => p.MedianGbPerSecond);
+            report["pinned_bandwidth_gb_per_second"] = bandwidth;
+            if (measureAll)
+            {
+                foreach (var p in points)
+                {
+                    AnsiConsole.MarkupLineInterpolated($"{p.Memory,-8} {p.Bytes,12:N0} B: best {p.BestGbPerSecond,7:N2} GB/s, median {p.MedianGbPerSecond,7:N2} GB/s");
+                }
+                report["bandwidth"] = points;
+                report["pinned_knee_bytes"] = TransferBandwidth.Knee(points, "pinned");
+                AnsiConsole.MarkupLineInterpolated($"pinned knee (90% of the best median): {report["pinned_knee_bytes"]:N0} B");
+            }
         }
         catch (NotSupportedException e)
         {
             AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
             return 1;
         }
-        using (worker)
+        Save();
+
+        var coldWarm = new Dictionary<string, (double Warm, double Pipelined, double TransferMs)>();
+        var swapIns = new List<SwapInPoint>();
+        using (var bench = await SwapMeasurements.StartAsync(settings.Kind, models, SwapMode.Pipelined, settings.ReservedBytes, settings.TransferGroupBytes))
         {
-            var report = new Dictionary<string, object?>
+            report["device"] = bench.Device.Name;
+            if (settings.Parts.Contains("swapin") || settings.Parts.Contains("coldstart"))
             {
-                ["date"] = DateTimeOffset.UtcNow.ToString("O"),
-                ["machine"] = Environment.MachineName,
-                ["os"] = RuntimeInformation.OSDescription,
-                ["runtime"] = RuntimeInformation.FrameworkDescription,
-                ["device"] = worker.Description,
-            };
-            AnsiConsole.MarkupLineInterpolated($"{worker.Description}");
-            if (parts.Contains("bandwidth"))
-            {
-                var points = worker.Run(d => TransferBandwidth.Measure(d, sizes, repeats));
-                foreach (var p in points)
+                swapIns = await bench.SwapInAsync(settings.Repeats, bandwidth, TimeLeft);
+                foreach (var p in swapIns)
                 {
-                    AnsiConsole.MarkupLineInterpolated($"{p.Memory,-8} {p.Bytes,12:N0} B: best {p.BestGbPerSecond,7:N2} GB/s, median {p.MedianGbPerSecond,7:N2} GB/s");
+                    AnsiConsole.MarkupLineInterpolated($"swap-in {p.Model}: {p.WeightBytes:N0} B in {p.Groups} groups, {p.MedianMs:N3} ms vs {p.ExpectedMs:N3} ms at {p.BandwidthGbPerSecond:N2} GB/s ({p.Ratio:N2}x)");
                 }
-                var knee = TransferBandwidth.Knee(points, "pinned");
-                AnsiConsole.MarkupLineInterpolated($"pinned knee (90% of best median): {knee:N0} B");
-                report["bandwidth"] = points;
-                report["pinned_knee_bytes"] = knee;
+                report["swap_in"] = swapIns;
                 Save();
             }
-            return 0;
-
-            void Save()
+            if (settings.Parts.Contains("coldstart"))
             {
-                if (jsonFile is not null)
+                foreach (var model in models.Where(_ => TimeLeft()))
                 {
-                    File.WriteAllText(jsonFile.FullName, JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower }));
+                    var warm = await bench.WarmAsync(model.Name, settings.ColdBatch, settings.Repeats);
+                    var cold = await bench.ColdAsync(model.Name, settings.ColdBatch, settings.Repeats);
+                    var transfer = swapIns.FirstOrDefault(s => s.Model == model.Name)?.MedianMs ?? double.NaN;
+                    coldWarm[model.Name] = (warm, cold, transfer);
                 }
+            }
+            if (settings.Parts.Contains("share"))
+            {
+                // The profile's device column names the device type: the name up to its details, without commas.
+                var deviceType = bench.Device.Name.Split(" (")[0].Replace(',', ' ');
+                var rows = await bench.ShareAsync(settings.Partitions, settings.Batches, settings.Repeats, deviceType, TimeLeft,
+                    r => AnsiConsole.MarkupLineInterpolated($"share {r.Model} {r.Partition}% batch {r.Batch}: {r.LatencyMs:N3} ms"));
+                report["share"] = rows.Select(r => new { r.Model, r.Partition, r.Batch, latency_ms = r.LatencyMs }).ToList();
+                if (settings.CsvDir is not null)
+                {
+                    settings.CsvDir.Create();
+                    await File.WriteAllTextAsync(Path.Combine(settings.CsvDir.FullName, "profile.csv"), new ProfileTable(rows).ToCsv());
+                }
+                Save();
+            }
+            if (settings.Parts.Contains("pairs"))
+            {
+                var pairs = await bench.PairsAsync(settings.Splits, settings.PairBatch, settings.Repeats, TimeLeft,
+                    p => AnsiConsole.MarkupLineInterpolated($"pair {p.Model}@{p.Partition}% with {p.Neighbour}@{p.NeighbourPartition}%: {p.SoloMs:N3} -> {p.CoLocatedMs:N3} ms ({p.Slowdown:N3}x)"));
+                report["pairs"] = pairs;
+                if (settings.CsvDir is not null)
+                {
+                    settings.CsvDir.Create();
+                    var lines = pairs.Select(p => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                        $"{p.Model},{p.Partition},{p.Neighbour},{p.NeighbourPartition},{p.Batch},{p.SoloMs:0.####},{p.CoLocatedMs:0.####},{p.Slowdown:0.####}"));
+                    await File.WriteAllLinesAsync(Path.Combine(settings.CsvDir.FullName, "pairs.csv"),
+                        ["model,partition,neighbour,neighbour_partition,batch,solo_ms,colocated_ms,slowdown", .. lines]);
+                }
+                Save();
+            }
+        }
+
+        if (coldWarm.Count > 0)
+        {
+            using var baseline = await SwapMeasurements.StartAsync(settings.Kind, models, SwapMode.TransferThenRun, settings.ReservedBytes, settings.TransferGroupBytes);
+            var points = new List<ColdStartPoint>();
+            foreach (var (name, (warm, pipelined, transfer)) in coldWarm)
+            {
+                var sequential = TimeLeft() ? await baseline.ColdAsync(name, settings.ColdBatch, settings.Repeats) : double.NaN;
+                var computeBound = warm >= transfer;
+                var goalMet = computeBound ? pipelined / warm <= 1.15 : pipelined <= transfer * 1.1;
+                points.Add(new ColdStartPoint(name, settings.ColdBatch, warm, pipelined, sequential, transfer, pipelined / warm, pipelined / transfer,
+                    computeBound ? "compute-bound" : "transfer-bound", goalMet));
+                AnsiConsole.MarkupLineInterpolated($"cold start {name} batch {settings.ColdBatch}: warm {warm:N3} ms, pipelined {pipelined:N3} ms, transfer-then-run {sequential:N3} ms, transfer {transfer:N3} ms ({(computeBound ? "compute" : "transfer")}-bound; goal {(goalMet ? "met" : "not met")})");
+            }
+            report["cold_start"] = points;
+            Save();
+        }
+        return 0;
+
+        void Save()
+        {
+            if (settings.Json is not null)
+            {
+                File.WriteAllText(settings.Json.FullName, JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower }));
             }
         }
     }

@@ -182,6 +182,9 @@ public sealed class GpuExecutionDevice : IExecutionDevice
     /// <inheritdoc />
     public Task RepartitionAsync(IReadOnlyList<PartitionSpec> partitions) => gpulets.RepartitionAsync(partitions);
 
+    /// <summary>Makes this device's context current on the calling thread (CUDA host-memory registration needs one).</summary>
+    public void BindCurrentThread() => root.Accelerator.Bind();
+
     /// <summary>
     /// The model's optimized graph and packed weights, read and optimized once per packing (a model replaced in the
     /// store is read again). Throws <see cref="ModelPlanException"/> when the model cannot run on the GPU engine.

@@ -158,11 +158,14 @@ public sealed unsafe class CudaDriverApi
     public void CopyDeviceToDeviceAsync(IntPtr destination, IntPtr source, long bytes, IntPtr stream) =>
         Check(memcpyDtoDAsync((ulong)destination, (ulong)source, checked((nuint)bytes), stream), "cuMemcpyDtoDAsync_v2");
 
+    /// <summary>CU_MEMHOSTREGISTER_PORTABLE: the registration holds for every context, not only the caller's.</summary>
+    private const uint PortableRegistration = 0x01;
+
     /// <summary>
-    /// cuMemHostRegister_v2 with no flags: page-locks host memory so copies from it run at full bus speed and
+    /// cuMemHostRegister_v2, portable: page-locks host memory so copies from it run at full bus speed and
     /// asynchronously. Returns the driver's status (0 on success) rather than throwing, for callers that fall back.
     /// </summary>
-    public int RegisterHostMemory(IntPtr pointer, long bytes) => memHostRegister(pointer, checked((nuint)bytes), 0);
+    public int RegisterHostMemory(IntPtr pointer, long bytes) => memHostRegister(pointer, checked((nuint)bytes), PortableRegistration);
 
     /// <summary>cuMemHostUnregister.</summary>
     public void UnregisterHostMemory(IntPtr pointer) => Check(memHostUnregister(pointer), "cuMemHostUnregister");

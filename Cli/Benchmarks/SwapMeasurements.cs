@@ -1,0 +1,267 @@
+using System.Diagnostics;
+using OrleansServe.Cli.Commands;
+using OrleansServe.Engine.Execution;
+using OrleansServe.Engine.Gpu;
+using OrleansServe.Engine.Memory;
+using OrleansServe.Engine.Planning;
+using OrleansServe.Scheduler.Profiles;
+
+namespace OrleansServe.Cli.Benchmarks;
+
+/// <summary>One model's swap-in: weights copied host to device in transfer groups, against bytes ÷ bandwidth.</summary>
+public sealed record SwapInPoint(string Model, long WeightBytes, int Groups, int Repeats, double MedianMs, double BandwidthGbPerSecond, double ExpectedMs, double Ratio);
+
+/// <summary>
+/// First request to a non-resident model at one batch size: pipelined swap-in, transfer-then-run, and warm.
+/// Compute-bound models (warm ≥ transfer) meet the goal at cold/warm ≤ 1.15; transfer-bound ones at cold ≤ 1.1 × transfer.
+/// </summary>
+public sealed record ColdStartPoint(
+    string Model, int Batch, double WarmMs, double PipelinedColdMs, double TransferThenRunColdMs, double TransferMs,
+    double ColdOverWarm, double ColdOverTransfer, string Regime, bool GoalMet);
+
+/// <summary>A model's slowdown on its gpulet while a neighbour runs on the complementary one.</summary>
+public sealed record PairPoint(string Model, int Partition, string Neighbour, int NeighbourPartition, int Batch, double SoloMs, double CoLocatedMs, double Slowdown);
+
+/// <summary>A model of the benchmark: its file, its graph (for inputs and outputs) and its name.</summary>
+public sealed record BenchModel(string Name, byte[] Onnx, OnnxGraph Graph);
+
+/// <summary>
+/// The swapping and gpulet measurements on one device (issue 5): swap-in time per model, cold-start latency
+/// pipelined against transfer-then-run against warm, latency by SM share and batch (the profile table the scheduler
+/// consumes), and pairwise slowdown on complementary gpulets (the interference regression's training data).
+/// Everything runs through <see cref="GpuExecutionDevice"/>, the code the server runs.
+/// </summary>
+public sealed class SwapMeasurements : IDisposable
+{
+    private readonly HostWeightStore store;
+    private readonly Dictionary<(string, int), Engine.Execution.NamedTensor[]> inputs = [];
+
+    private SwapMeasurements(HostWeightStore store, GpuExecutionDevice device, IReadOnlyList<BenchModel> models)
+    {
+        this.store = store;
+        Device = device;
+        Models = models;
+    }
+
+    /// <summary>The device under measurement.</summary>
+    public GpuExecutionDevice Device { get; }
+
+    /// <summary>The models, packed into pinned host memory.</summary>
+    public IReadOnlyList<BenchModel> Models { get; }
+
+    /// <summary>Starts a device and packs every model's weights into pinned host memory in transfer groups.</summary>
+    public static async Task<SwapMeasurements> StartAsync(GpuDeviceKind kind, IReadOnlyList<BenchModel> models, SwapMode mode, long reservedBytes, long transferGroupBytes)
+    {
+        var total = models.Sum(m => m.Onnx.LongLength);
+        Action? bind = null;
+        var store = new HostWeightStore(new HostWeightStoreOptions(2 * total + (64L << 20))
+        {
+            PinnedCapacityBytes = 2 * total + (64L << 20),
+            TransferGroupBytes = transferGroupBytes,
+            PackForDevices = true,
+            Registrar = kind == GpuDeviceKind.Cuda ? new CudaHostRegistrar(null, () => bind?.Invoke()) : null,
+        });
+        var device = await GpuExecutionDevice.StartAsync("gpu0", kind, 0, store, new GpuExecutionOptions { SwapMode = mode, ReservedBytes = reservedBytes });
+        bind = device.BindCurrentThread;
+        foreach (var model in models)
+        {
+            store.Put(model.Name, model.Onnx);
+            if (store.PackingFailure(model.Name) is { } failure)
+            {
+                device.Dispose();
+                throw new ModelPlanException($"model '{model.Name}' cannot be packed for the device: {failure}");
+            }
+        }
+        return new SwapMeasurements(store, device, models);
+    }
+
+    /// <summary>Swap-in time per model (median of <paramref name="repeats"/>, after one untimed swap-in), against bytes ÷ bandwidth.</summary>
+    public async Task<List<SwapInPoint>> SwapInAsync(int repeats, double bandwidthGbPerSecond, Func<bool> timeLeft)
+    {
+        var points = new List<SwapInPoint>();
+        foreach (var model in Models)
+        {
+            if (!timeLeft())
+            {
+                break;
+            }
+            store.TryGetPacked(model.Name, out var packed);
+            await SwapInOnceAsync(model.Name);
+            var times = new double[repeats];
+            for (var i = 0; i < repeats; i++)
+            {
+                times[i] = await SwapInOnceAsync(model.Name);
+            }
+            var median = Median(times);
+            var expected = packed!.Layout.TotalBytes / (bandwidthGbPerSecond * 1e9) * 1e3;
+            points.Add(new SwapInPoint(model.Name, packed.Layout.TotalBytes, packed.Layout.Groups.Count, repeats, median, bandwidthGbPerSecond, expected, median / expected));
+        }
+        return points;
+    }
+
+    /// <summary>Evicts the model, then times a swap-in until its last transfer group has landed.</summary>
+    public async Task<double> SwapInOnceAsync(string model)
+    {
+        await EvictAsync(model);
+        var start = Stopwatch.GetTimestamp();
+        await Device.EnsureResidentAsync(model);
+        var transfer = Device.Gpulets.Select(g => g.Resident(model)?.Transfer).FirstOrDefault(t => t is not null);
+        if (transfer is not null)
+        {
+            await transfer.Completion;
+        }
+        return Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+    }
+
+    /// <summary>Median latency of a warm batch (resident, plan compiled) of <paramref name="repeats"/> runs.</summary>
+    public async Task<double> WarmAsync(string model, int batch, int repeats)
+    {
+        var (data, outputs) = InputsFor(model, batch);
+        await Device.RunAsync(model, data, outputs);
+        var times = new double[repeats];
+        for (var i = 0; i < repeats; i++)
+        {
+            var start = Stopwatch.GetTimestamp();
+            await Device.RunAsync(model, data, outputs);
+            times[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        }
+        return Median(times);
+    }
+
+    /// <summary>Median latency of a first batch to the model after it was evicted (swap-in, planning and the forward pass).</summary>
+    public async Task<double> ColdAsync(string model, int batch, int repeats)
+    {
+        var (data, outputs) = InputsFor(model, batch);
+        var times = new double[repeats];
+        for (var i = 0; i < repeats; i++)
+        {
+            await EvictAsync(model);
+            var start = Stopwatch.GetTimestamp();
+            await Device.RunAsync(model, data, outputs);
+            times[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        }
+        return Median(times);
+    }
+
+    /// <summary>Latency by SM share and batch: the device is split to one gpulet of each share in turn.</summary>
+    public async Task<List<ProfileRow>> ShareAsync(IReadOnlyList<int> partitions, IReadOnlyList<int> batches, int repeats, string deviceName, Func<bool> timeLeft, Action<ProfileRow> progress)
+    {
+        var rows = new List<ProfileRow>();
+        foreach (var partition in partitions)
+        {
+            await Device.RepartitionAsync([new PartitionSpec(partition, [])]);
+            foreach (var model in Models)
+            {
+                foreach (var batch in batches)
+                {
+                    if (!timeLeft())
+                    {
+                        await Device.RepartitionAsync(PartitionSpec.WholeDevice);
+                        return rows;
+                    }
+                    var row = new ProfileRow(model.Name, partition, batch, await WarmAsync(model.Name, batch, repeats), deviceName, ProfileSource.Measured);
+                    rows.Add(row);
+                    progress(row);
+                }
+            }
+        }
+        await Device.RepartitionAsync(PartitionSpec.WholeDevice);
+        return rows;
+    }
+
+    /// <summary>
+    /// For every ordered pair of models and every split: the first model's latency on its gpulet alone, and while
+    /// the second runs back to back on the complementary gpulet.
+    /// </summary>
+    public async Task<List<PairPoint>> PairsAsync(IReadOnlyList<(int Own, int Neighbour)> splits, int batch, int repeats, Func<bool> timeLeft, Action<PairPoint> progress)
+    {
+        var points = new List<PairPoint>();
+        foreach (var (own, other) in splits)
+        {
+            foreach (var model in Models)
+            {
+                foreach (var neighbour in Models)
+                {
+                    if (!timeLeft())
+                    {
+                        await Device.RepartitionAsync(PartitionSpec.WholeDevice);
+                        return points;
+                    }
+                    // The neighbour gets its own name on the second gpulet, so a model can be paired with itself.
+                    await Device.RepartitionAsync([new PartitionSpec(own, [model.Name]), new PartitionSpec(other, [neighbour.Name == model.Name ? Twin(neighbour.Name) : neighbour.Name])]);
+                    var neighbourName = neighbour.Name == model.Name ? EnsureTwin(neighbour) : neighbour.Name;
+                    var solo = await WarmAsync(model.Name, batch, repeats);
+                    using var stop = new CancellationTokenSource();
+                    var (data, outputs) = InputsFor(neighbourName, batch);
+                    await Device.RunAsync(neighbourName, data, outputs);
+                    var load = Task.Run(async () =>
+                    {
+                        while (!stop.IsCancellationRequested)
+                        {
+                            await Device.RunAsync(neighbourName, data, outputs);
+                        }
+                    });
+                    var together = await WarmAsync(model.Name, batch, repeats);
+                    await stop.CancelAsync();
+                    await load;
+                    var point = new PairPoint(model.Name, own, neighbour.Name, other, batch, solo, together, together / solo);
+                    points.Add(point);
+                    progress(point);
+                }
+            }
+        }
+        await Device.RepartitionAsync(PartitionSpec.WholeDevice);
+        return points;
+    }
+
+    private static string Twin(string model) => model + "#twin";
+
+    private string EnsureTwin(BenchModel model)
+    {
+        var twin = Twin(model.Name);
+        if (!store.TryGet(twin, out _))
+        {
+            store.Put(twin, model.Onnx);
+        }
+        return twin;
+    }
+
+    private async Task EvictAsync(string model)
+    {
+        // A batch that just finished may still pin it for a moment on another thread; eviction is then retried.
+        for (var attempt = 0; Device.Snapshot().Resident.Any(r => r.Model == model); attempt++)
+        {
+            if (!Device.Evict(model) && attempt > 1000)
+            {
+                throw new InvalidOperationException($"model '{model}' stays pinned on the device");
+            }
+            await Task.Yield();
+        }
+    }
+
+    private (Engine.Execution.NamedTensor[] Data, string[] Outputs) InputsFor(string model, int batch)
+    {
+        var source = Models.First(m => m.Name == model || Twin(m.Name) == model);
+        if (!inputs.TryGetValue((source.Name, batch), out var data))
+        {
+            inputs[(source.Name, batch)] = data = BenchCommand.SyntheticInputs(source.Graph, batch);
+        }
+        return (data, [.. source.Graph.Outputs.Select(o => o.Name)]);
+    }
+
+    private static double Median(double[] values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted[sorted.Length / 2];
+    }
+
+    public void Dispose()
+    {
+        Device.Dispose();
+        foreach (var model in Models)
+        {
+            store.Remove(model.Name);
+            store.Remove(Twin(model.Name));
+        }
+    }
+}
