@@ -34,7 +34,10 @@ public interface IGpulet : IDisposable
     /// <summary>Evicts a model unless a batch pins it; true when it was evicted. Nothing is copied back.</summary>
     bool Evict(string model);
 
-    /// <summary>True when the model is resident here (or being swapped in).</summary>
+    /// <summary>
+    /// True when the model is resident here (or being swapped in). Called while other gpulets hold their own
+    /// residency locks, so it must not wait on another gpulet.
+    /// </summary>
     bool IsResident(string model);
 
     /// <summary>Residency and load of this gpulet.</summary>
