@@ -23,21 +23,26 @@ public sealed record CpuDeviceOptions
 }
 
 /// <summary>
-/// The CPU device: models run in ONNX Runtime on gpulets, each a share of the cores (see <see cref="CpuGpulet"/>).
-/// Resident means a live inference session made from the host-memory weights; swap-in means building that
-/// session; eviction disposes it.
+/// The CPU device: models run in ONNX Runtime on gpulets, each a share of the cores and of the memory budget (see
+/// <see cref="CpuGpulet"/>). Resident means a live inference session on a gpulet, made from the host-memory
+/// weights; swap-in means building that session; eviction disposes it.
 /// </summary>
 public sealed class CpuDevice : IExecutionDevice
 {
-    private readonly CpuGpulet whole;
+    private readonly GpuletSet gpulets;
+    private int gpuletsMade;
 
-    /// <summary>Creates the device and starts its threads.</summary>
+    /// <summary>Creates the device split as <see cref="CpuDeviceOptions.Partitions"/> says and starts its threads.</summary>
+    /// <exception cref="ArgumentException">The initial split is invalid.</exception>
     public CpuDevice(string id, CpuDeviceOptions options, HostWeightStore weights)
     {
         Id = id;
         MemoryBudgetBytes = options.MemoryBudgetBytes;
-        whole = new CpuGpulet($"device-{id}-g0", 100, options.MemoryBudgetBytes, options, weights);
         Name = $"CPU ({options.Cores} cores, ONNX Runtime)";
+        gpulets = new GpuletSet(
+            options.MemoryBudgetBytes,
+            (spec, memoryBytes) => new CpuGpulet($"device-{id}-g{Interlocked.Increment(ref gpuletsMade)}", spec.SmPercent, memoryBytes, options, weights),
+            options.Partitions);
     }
 
     /// <inheritdoc />
@@ -53,25 +58,24 @@ public sealed class CpuDevice : IExecutionDevice
     public long MemoryBudgetBytes { get; }
 
     /// <inheritdoc />
-    public Task EnsureResidentAsync(string model) => whole.EnsureResidentAsync(model);
+    public Task EnsureResidentAsync(string model) => gpulets.EnsureResidentAsync(model);
 
     /// <inheritdoc />
     public Task<DeviceRunResult> RunAsync(string model, IReadOnlyList<NamedTensor> inputs, IReadOnlyList<string> outputs) =>
-        whole.RunAsync(model, inputs, outputs);
+        gpulets.RunAsync(model, inputs, outputs);
 
     /// <inheritdoc />
-    public bool Evict(string model) => whole.Evict(model);
+    public bool Evict(string model) => gpulets.Evict(model);
 
     /// <inheritdoc />
-    public IReadOnlyList<PartitionSpec> Partitions => PartitionSpec.WholeDevice;
+    public IReadOnlyList<PartitionSpec> Partitions => gpulets.Partitions;
 
     /// <inheritdoc />
-    public Task RepartitionAsync(IReadOnlyList<PartitionSpec> partitions) =>
-        throw new NotSupportedException("the CPU device is not split into gpulets yet");
+    public Task RepartitionAsync(IReadOnlyList<PartitionSpec> partitions) => gpulets.RepartitionAsync(partitions);
 
     /// <inheritdoc />
-    public ResidencySnapshot Snapshot() => whole.Snapshot();
+    public ResidencySnapshot Snapshot() => gpulets.Snapshot();
 
     /// <summary>Finishes queued work, then drops every session.</summary>
-    public void Dispose() => whole.Dispose();
+    public void Dispose() => gpulets.Dispose();
 }

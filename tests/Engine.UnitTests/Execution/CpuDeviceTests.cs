@@ -62,6 +62,28 @@ public sealed class CpuDeviceTests
         Assert.True(gpulet.Snapshot().UsedBytes <= gpulet.MemoryBudgetBytes);
     }
 
+    [Fact]
+    public async Task The_cpu_device_splits_into_gpulets_and_back_keeping_its_models_runnable()
+    {
+        var weights = new HostWeightStore(1 << 20);
+        weights.Put("add", TestModels.AddConstant(1f));
+        var options = new CpuDeviceOptions { Cores = 4, MemoryBudgetBytes = 1 << 20, Partitions = [new PartitionSpec(50, []), new PartitionSpec(50, [])] };
+        using var device = new CpuDevice("cpu-test", options, weights);
+        Assert.Equal([50, 50], device.Partitions.Select(p => p.SmPercent));
+        await device.RunAsync("add", [Input(1f, 1f, 1f)], ["y"]);
+
+        await device.RepartitionAsync([new PartitionSpec(40, ["add"]), new PartitionSpec(60, [])]);
+        var split = device.Snapshot();
+        var result = await device.RunAsync("add", [Input(1f, 1f, 1f)], ["y"]);
+
+        Assert.Equal([40, 60], split.Gpulets.Select(g => g.SmPercent));
+        Assert.Equal(2f, MemoryMarshal.Cast<byte, float>(result.Outputs[0].Data.Span)[0]);
+        Assert.True(result.SwappedIn, "the new gpulet builds its own session");
+        Assert.Equal("add", Assert.Single(device.Snapshot().Gpulets[0].Residency.Resident).Model);
+        await Assert.ThrowsAsync<ArgumentException>(() => device.RepartitionAsync([new PartitionSpec(60, []), new PartitionSpec(50, [])]));
+        Assert.Equal([40, 60], device.Partitions.Select(p => p.SmPercent));
+    }
+
     private static NamedTensor Input(params float[] values) =>
         new("x", ElementType.Fp32, [1, values.Length], MemoryMarshal.AsBytes(values.AsSpan()).ToArray());
 }
