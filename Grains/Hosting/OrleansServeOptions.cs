@@ -123,8 +123,9 @@ public sealed class SchedulerSettings
 }
 
 /// <summary>Refuses to start a silo whose settings cannot make its devices, naming the setting and why.</summary>
-internal sealed class OrleansServeOptionsValidator : IValidateOptions<OrleansServeOptions>
+public sealed class OrleansServeOptionsValidator : IValidateOptions<OrleansServeOptions>
 {
+    /// <inheritdoc />
     public ValidateOptionsResult Validate(string? name, OrleansServeOptions options) =>
         options.CpuDevice.Validate() is { } error
             ? ValidateOptionsResult.Fail(error)

@@ -84,6 +84,36 @@ public sealed class CpuDeviceTests
         Assert.Equal([40, 60], device.Partitions.Select(p => p.SmPercent));
     }
 
+    [Fact]
+    public async Task A_model_waiting_for_memory_is_not_starved_by_a_busy_resident_model()
+    {
+        var weights = new HostWeightStore(1 << 20);
+        var a = TestModels.AddConstant(1f);
+        weights.Put("a", a);
+        weights.Put("b", TestModels.AddConstant(2f));
+        // Room for one model, and a memory wait far beyond the guard: only taking turns lets "b" in.
+        var options = new CpuDeviceOptions { Cores = 1, MemoryWait = TimeSpan.FromMinutes(10) };
+        using var gpulet = new CpuGpulet("test", 100, a.LongLength + 1, options, weights);
+        await gpulet.EnsureResidentAsync("a");
+        using var stop = new CancellationTokenSource();
+        // Four clients keep "a" pinned without a gap: each sends its next batch as soon as its last one is answered.
+        var busy = Enumerable.Range(0, 4).Select(async _ =>
+        {
+            await Task.Yield();
+            while (!stop.IsCancellationRequested)
+            {
+                await gpulet.RunAsync("a", [Input(0f, 0f, 0f)], ["y"]);
+            }
+        }).ToList();
+
+        var b = await gpulet.RunAsync("b", [Input(0f, 0f, 0f)], ["y"]).WaitAsync(TimeSpan.FromMinutes(2));
+        stop.Cancel();
+        await Task.WhenAll(busy);
+
+        Assert.True(b.SwappedIn);
+        Assert.Equal(2f, MemoryMarshal.Cast<byte, float>(b.Outputs[0].Data.Span)[0]);
+    }
+
     private static NamedTensor Input(params float[] values) =>
         new("x", ElementType.Fp32, [1, values.Length], MemoryMarshal.AsBytes(values.AsSpan()).ToArray());
 }
