@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Microsoft.AspNetCore.Hosting;
 
 namespace OrleansServe.ApiHost.FunctionalTests;
 
@@ -103,5 +104,19 @@ public sealed class DeviceAdminApiTests(ServerFactory server) : IClassFixture<Se
         Assert.Equal(HttpStatusCode.NotFound, posted.StatusCode);
         Assert.Contains("gpu7", await Json.ErrorAsync(posted));
         Assert.Equal(HttpStatusCode.NotFound, read.StatusCode);
+    }
+
+    [Fact]
+    public void Invalid_cpu_partitions_stop_the_server_at_start_naming_the_setting()
+    {
+        // appsettings.json starts the CPU device whole ([100]); a second gpulet of 50% oversubscribes it.
+        using var factory = server.WithWebHostBuilder(builder => builder
+            .UseSetting("OrleansServe:CpuDevice:Partitions:1", "50")
+            .UseSetting("Cluster:SiloPort", ServerFactory.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture))
+            .UseSetting("Cluster:GatewayPort", ServerFactory.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture)));
+
+        var error = Assert.ThrowsAny<Exception>(() => factory.CreateClient());
+
+        Assert.Contains("OrleansServe:CpuDevice:Partitions [100, 50] sum to 150%", error.ToString());
     }
 }
