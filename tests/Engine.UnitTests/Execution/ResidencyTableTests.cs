@@ -151,6 +151,97 @@ public sealed class ResidencyTableTests
         Assert.False(table.Contains("m"));
     }
 
+    private static ResidencyTable<Resident> Torpor(long budget, Func<string, bool>? hasReplicaElsewhere = null) =>
+        new(new ResidencyOptions(budget) { Policy = EvictionPolicy.Torpor, LightModelBytes = 100, HasReplicaElsewhere = hasReplicaElsewhere });
+
+    [Fact]
+    public async Task Torpor_policy_evicts_light_models_before_heavy_ones()
+    {
+        var table = Torpor(600);
+        await UseAsync(table, "heavy_old", 300);
+        await UseAsync(table, "light_a", 100);
+        await UseAsync(table, "light_b", 100);
+        await UseAsync(table, "light_a", 100); // light_b is now the least recently used light model
+
+        await UseAsync(table, "new", 200);
+
+        Assert.True(table.Contains("heavy_old"));
+        Assert.True(table.Contains("light_a"));
+        Assert.False(table.Contains("light_b"));
+    }
+
+    [Fact]
+    public async Task Torpor_policy_evicts_heavy_models_least_recently_used_first_once_light_ones_are_gone()
+    {
+        var table = Torpor(700);
+        await UseAsync(table, "heavy_a", 300);
+        await UseAsync(table, "heavy_b", 300);
+        await UseAsync(table, "light", 100);
+
+        await UseAsync(table, "new", 400);
+
+        Assert.False(table.Contains("light"));
+        Assert.False(table.Contains("heavy_a"));
+        Assert.True(table.Contains("heavy_b"));
+        Assert.Equal(2, table.Snapshot(0).Evictions);
+    }
+
+    [Fact]
+    public async Task Torpor_policy_evicts_a_replica_before_a_sole_copy()
+    {
+        var replicated = new HashSet<string> { "heavy_replica" };
+        var table = Torpor(600, replicated.Contains);
+        await UseAsync(table, "light_sole", 100);
+        await UseAsync(table, "heavy_replica", 300);
+        await UseAsync(table, "heavy_sole", 200);
+
+        await UseAsync(table, "new", 300);
+
+        Assert.False(table.Contains("heavy_replica"));
+        Assert.True(table.Contains("light_sole"));
+        Assert.True(table.Contains("heavy_sole"));
+    }
+
+    [Fact]
+    public async Task Lru_policy_ignores_size_and_replicas()
+    {
+        var table = new ResidencyTable<Resident>(new ResidencyOptions(400) { LightModelBytes = 100, HasReplicaElsewhere = _ => true });
+        await UseAsync(table, "heavy", 300);
+        await UseAsync(table, "light", 100);
+
+        await UseAsync(table, "new", 100);
+
+        Assert.Equal(EvictionPolicy.Lru, table.Policy);
+        Assert.False(table.Contains("heavy"));
+        Assert.True(table.Contains("light"));
+    }
+
+    [Fact]
+    public async Task Torpor_policy_never_evicts_a_pinned_model_even_a_light_replica()
+    {
+        var table = Torpor(400, _ => true);
+        await table.AcquireAsync("light_pinned", 100, Load("light_pinned")); // a batch is running
+        await UseAsync(table, "heavy", 300);
+
+        await UseAsync(table, "new", 200);
+
+        Assert.True(table.Contains("light_pinned"));
+        Assert.False(table.Contains("heavy"));
+    }
+
+    [Fact]
+    public async Task Evicts_nothing_when_the_unpinned_models_cannot_make_enough_room()
+    {
+        var table = Torpor(400);
+        await table.AcquireAsync("pinned", 300, Load("pinned"));
+        await UseAsync(table, "light", 100);
+
+        await Assert.ThrowsAsync<DeviceMemoryException>(() => table.AcquireAsync("new", 200, Load("new")));
+
+        Assert.True(table.Contains("light"));
+        Assert.Equal(0, table.Snapshot(0).Evictions);
+    }
+
     [Fact]
     public async Task Random_churn_never_exceeds_the_budget_or_evicts_pinned_models()
     {
