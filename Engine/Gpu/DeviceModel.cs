@@ -4,15 +4,18 @@ using System.Runtime.InteropServices;
 using ILGPU;
 using ILGPU.Runtime;
 using OrleansServe.Engine.Execution;
+using OrleansServe.Engine.Memory;
 using OrleansServe.Engine.Planning;
 using OrleansServe.Engine.Tensors;
 
 namespace OrleansServe.Engine.Gpu;
 
 /// <summary>
-/// A model resident on a <see cref="GpuDevice"/>: its weights uploaded once into one device buffer, and per input
-/// shape a compiled plan (the layer list lowered to kernel launches over a planned workspace), so a forward pass
-/// only copies inputs in, launches kernels and copies outputs out. Use from the device's thread only.
+/// A model resident on a <see cref="GpuDevice"/>: its weights on the device (uploaded into a buffer of its own, or
+/// swapped into a block of the device's reserved memory one transfer group at a time), and per input shape a
+/// compiled plan (the layer list lowered to kernel launches over a planned workspace), so a forward pass only copies
+/// inputs in, launches kernels and copies outputs out. While a swap-in is still copying, each step first waits for
+/// the transfer group its weights are in. Use from the device's (or gpulet's) thread only.
 /// </summary>
 public sealed class DeviceModel : IDisposable
 {
@@ -20,52 +23,92 @@ public sealed class DeviceModel : IDisposable
     private const long ExactIntegerLimit = 1L << 24;
 
     private readonly GpuDevice device;
-    private readonly MemoryBuffer1D<float, Stride1D.Dense>? weights;
-    private readonly Dictionary<HostTensor, long> weightOffsets = new(ReferenceEqualityComparer.Instance);
+    private readonly IModelMemory memory;
+    private readonly PackedWeights? packed;
+    private readonly WeightTransfer? transfer;
+    private readonly ISwapObserver? observer;
+    private readonly Dictionary<HostTensor, (long Offset, int Group)> weightOffsets = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<string, CompiledPlan> plans = new(StringComparer.Ordinal);
-    private MemoryBuffer1D<float, Stride1D.Dense>? workspace;
+    private long plansStamp = -1;
 
     private DeviceModel(GpuDevice device, OnnxGraph graph)
     {
         this.device = device;
+        Name = "model";
         Graph = graph;
         var used = graph.Nodes.SelectMany(n => n.Inputs).ToHashSet(StringComparer.Ordinal);
         var uploaded = graph.Initializers.Where(kv => !kv.Value.IsInteger && used.Contains(kv.Key)).Select(kv => kv.Value).ToList();
         long total = 0;
         foreach (var tensor in uploaded)
         {
-            weightOffsets[tensor] = total;
+            weightOffsets[tensor] = (total, -1);
             total += Align(tensor.ElementCount);
         }
         WeightBytes = total * sizeof(float);
-        if (total > 0)
+        var owned = new OwnedModelMemory(device, total);
+        memory = owned;
+        foreach (var tensor in uploaded)
         {
-            weights = device.Accelerator.Allocate1D<float>(total);
-            foreach (var tensor in uploaded)
+            owned.Weights(weightOffsets[tensor].Offset, tensor.ElementCount).CopyFromCPU(device.Stream, tensor.Floats!);
+        }
+        device.Synchronize();
+    }
+
+    private DeviceModel(
+        GpuDevice device, string name, OnnxGraph optimizedGraph, PackedWeights packed, IModelMemory memory, WeightTransfer? transfer,
+        SwapMode mode, ISwapObserver? observer)
+    {
+        this.device = device;
+        this.memory = memory;
+        this.packed = packed;
+        this.transfer = transfer;
+        this.observer = observer;
+        Name = name;
+        Graph = optimizedGraph;
+        Mode = mode;
+        WeightBytes = packed.Layout.TotalBytes;
+        foreach (var (tensorName, tensor) in optimizedGraph.Initializers)
+        {
+            if (!tensor.IsInteger && packed.Layout.TryGetSlot(tensorName, out var slot))
             {
-                weights.View.SubView(weightOffsets[tensor], tensor.ElementCount).CopyFromCPU(device.Stream, tensor.Floats!);
+                weightOffsets[tensor] = (slot.OffsetElements, slot.Group);
             }
-            device.Synchronize();
         }
     }
+
+    /// <summary>The model's name in observer calls and messages.</summary>
+    public string Name { get; }
 
     /// <summary>The graph as executed (after <see cref="GraphRewrites.Optimize"/>).</summary>
     public OnnxGraph Graph { get; }
 
+    /// <summary>How a forward pass waits for weights still being swapped in.</summary>
+    public SwapMode Mode { get; }
+
+    /// <summary>The swap-in copying this model's weights, or null when they were uploaded at load.</summary>
+    public WeightTransfer? Transfer => transfer;
+
     /// <summary>
     /// Replays each plan's forward pass from a CUDA graph recorded on its first run (CUDA devices only). When
-    /// recording fails the plan runs kernel by kernel and <see cref="CudaGraphFailure"/> says why.
+    /// recording fails the plan runs kernel by kernel and <see cref="CudaGraphFailure"/> says why. A graph is
+    /// recorded only once the swap-in has completed (its steps must not wait on copy events).
     /// </summary>
     public bool UseCudaGraphs { get; set; }
 
     /// <summary>Why the last attempt to record a CUDA graph failed, or null.</summary>
     public string? CudaGraphFailure { get; private set; }
 
-    /// <summary>Device bytes of the uploaded weights.</summary>
+    /// <summary>Device bytes of the weights.</summary>
     public long WeightBytes { get; }
 
     /// <summary>Device bytes of the activation workspace (the largest plan compiled so far).</summary>
-    public long WorkspaceBytes => (workspace?.Length ?? 0) * sizeof(float);
+    public long WorkspaceBytes => memory.WorkspaceFloats * sizeof(float);
+
+    /// <summary>The weights' block in the device's reserved memory (null when the model has its own buffers).</summary>
+    internal ArenaBlock? WeightBlock => (memory as ArenaModelMemory)?.WeightBlock;
+
+    /// <summary>Times the compiled plans were rebuilt because the model's memory moved (arena compaction) or grew.</summary>
+    public int Rebinds { get; private set; }
 
     /// <summary>Optimizes the graph and uploads its weights. Call on the device thread.</summary>
     /// <exception cref="ModelPlanException">The model uses unsupported operators (all listed) or is malformed.</exception>
@@ -77,6 +120,52 @@ public sealed class DeviceModel : IDisposable
             throw new UnsupportedOperatorException(unsupported);
         }
         return new DeviceModel(device, GraphRewrites.Optimize(graph));
+    }
+
+    /// <summary>
+    /// Swaps a model in from its packed weights: allocates its weights from <paramref name="reserved"/>, starts the
+    /// copy of its transfer groups on <paramref name="copier"/> and returns at once, before the weights land.
+    /// <paramref name="optimizedGraph"/> must be the graph the weights were packed from (already optimized; it is
+    /// not optimized again). Call on a thread bound to the device's accelerator.
+    /// </summary>
+    /// <exception cref="DeviceMemoryException">The reserved memory has no room, even after compaction and waiting up to <paramref name="memoryWait"/> for blocks being freed.</exception>
+    public static DeviceModel SwapIn(
+        GpuDevice device, string name, OnnxGraph optimizedGraph, PackedWeights packed, ReservedDeviceMemory reserved, WeightCopier copier,
+        SwapMode mode = SwapMode.Pipelined, TimeSpan memoryWait = default)
+    {
+        var lease = packed.Lease();
+        ArenaModelMemory? memory = null;
+        try
+        {
+            memory = new ArenaModelMemory(reserved, packed.Layout.TotalElements, memoryWait);
+            WeightTransfer? transfer = null;
+            if (memory.WeightBlock is { } block)
+            {
+                // Pinned until every group has landed: compaction must not move a block a copy is writing.
+                block.Pin();
+                try
+                {
+                    transfer = copier.Start(name, packed, lease, reserved.View(block, 0, packed.Layout.TotalElements), block.Unpin);
+                }
+                catch
+                {
+                    block.Unpin();
+                    throw;
+                }
+            }
+            else
+            {
+                lease.Dispose();
+            }
+            memory.Transfer = transfer;
+            return new DeviceModel(device, name, optimizedGraph, packed, memory, transfer, mode, copier.Observer);
+        }
+        catch
+        {
+            memory?.Dispose();
+            lease.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Plans and compiles the model for these input shapes (done on first use of a shape, then cached).</summary>
@@ -98,6 +187,19 @@ public sealed class DeviceModel : IDisposable
         {
             throw new ModelPlanException($"the model has no input named '{extra}'");
         }
+        memory.Pin();
+        try
+        {
+            return RunPinned(inputs, shapes);
+        }
+        finally
+        {
+            memory.Unpin();
+        }
+    }
+
+    private NamedTensor[] RunPinned(IReadOnlyList<NamedTensor> inputs, Dictionary<string, int[]> shapes)
+    {
         var compiled = Compile(shapes);
         var plan = compiled.Plan;
         for (var i = 0; i < plan.InputValues.Count; i++)
@@ -131,10 +233,38 @@ public sealed class DeviceModel : IDisposable
     }
 
     /// <summary>Runs the compiled steps only (inputs already on the device), for benchmarks of the forward pass itself.</summary>
-    public void RunStepsOnly(IReadOnlyDictionary<string, int[]> inputShapes) => Forward(Compile(inputShapes));
+    public void RunStepsOnly(IReadOnlyDictionary<string, int[]> inputShapes)
+    {
+        memory.Pin();
+        try
+        {
+            Forward(Compile(inputShapes));
+            if (memory is ArenaModelMemory)
+            {
+                // Compaction may move the blocks once unpinned: no kernel may still be using them.
+                device.Synchronize();
+            }
+        }
+        finally
+        {
+            memory.Unpin();
+        }
+    }
 
     private void Forward(CompiledPlan compiled)
     {
+        var swapping = transfer is { IsComplete: false };
+        if (swapping && Mode == SwapMode.TransferThenRun)
+        {
+            transfer!.WaitAll();
+            swapping = false;
+        }
+        if (swapping || observer is not null)
+        {
+            // Step by step: each waits for its transfer group (and the observer sees it start).
+            RunSteps(compiled);
+            return;
+        }
         if (UseCudaGraphs && !compiled.GraphFailed && device.Stream is ILGPU.Runtime.Cuda.CudaStream stream)
         {
             if (compiled.Graph is null)
@@ -157,44 +287,58 @@ public sealed class DeviceModel : IDisposable
         RunSteps(compiled);
     }
 
-    private static void RunSteps(CompiledPlan compiled)
+    private void RunSteps(CompiledPlan compiled)
     {
-        foreach (var step in compiled.Steps)
+        for (var i = 0; i < compiled.Steps.Count; i++)
         {
-            step();
+            var needed = compiled.NeededGroups[i];
+            var step = i;
+            transfer?.WaitFor(needed, device, observer is null ? null : () => observer.StepWaiting(Name, step, needed, System.Diagnostics.Stopwatch.GetTimestamp()));
+            observer?.StepStarted(Name, i, needed, System.Diagnostics.Stopwatch.GetTimestamp());
+            compiled.Steps[i]();
         }
     }
 
+    /// <summary>Releases the model's device memory: a swap-in still copying is stopped first; nothing is copied back.</summary>
     public void Dispose()
     {
         foreach (var plan in plans.Values)
         {
             plan.Dispose();
         }
-        workspace?.Dispose();
-        weights?.Dispose();
+        plans.Clear();
+        memory.Dispose();
     }
 
     private CompiledPlan Compile(IReadOnlyDictionary<string, int[]> shapes)
     {
         var key = string.Join(';', Graph.Inputs.Select(i => shapes.TryGetValue(i.Name, out var s) ? string.Join(',', s) : "?"));
-        if (plans.TryGetValue(key, out var existing) && existing.Workspace == workspace)
+        if (memory.Stamp != plansStamp)
+        {
+            // The weights or workspace moved (compaction) or the workspace grew: every plan's views are stale.
+            if (plansStamp >= 0)
+            {
+                Rebinds++;
+            }
+            DropPlans();
+        }
+        if (plans.TryGetValue(key, out var existing))
         {
             return existing;
         }
         var plan = GraphPlanner.Plan(Graph, shapes);
         var floats = plan.WorkspaceBytes / sizeof(float);
-        if (workspace is null || workspace.Length < floats)
+        if (memory.WorkspaceFloats < floats)
         {
-            // Plans compiled against the smaller workspace are recompiled on their next use.
-            workspace?.Dispose();
-            workspace = device.Accelerator.Allocate1D<float>(Math.Max(floats, 1));
+            memory.GrowWorkspace(Math.Max(floats, 1));
+            DropPlans();
         }
-        existing?.Dispose();
-        var compiled = new CompiledPlan(plan, workspace);
-        var lowering = new Lowering(device, workspace.View, compiled.ConstantView(this));
+        var workspace = memory.Workspace;
+        var compiled = new CompiledPlan(plan);
+        var lowering = new Lowering(device, workspace, compiled.ConstantView(this));
         foreach (var node in plan.Steps)
         {
+            compiled.StepGroup = packed?.GroupNeededBy(node.Node) ?? -1;
             try
             {
                 compiled.Steps.Add(node.Operator.Lower(node, lowering));
@@ -203,6 +347,7 @@ public sealed class DeviceModel : IDisposable
             {
                 throw node.Error(e.Message);
             }
+            compiled.NeededGroups.Add(compiled.StepGroup);
         }
         foreach (var value in plan.InputValues)
         {
@@ -216,7 +361,18 @@ public sealed class DeviceModel : IDisposable
             compiled.OutputStaging.Add(isConstant ? [] : new float[value.Elements]);
         }
         plans[key] = compiled;
+        plansStamp = memory.Stamp;
         return compiled;
+    }
+
+    private void DropPlans()
+    {
+        foreach (var plan in plans.Values)
+        {
+            plan.Dispose();
+        }
+        plans.Clear();
+        plansStamp = memory.Stamp;
     }
 
     private static long Align(long elements) => (elements + GraphPlanner.Alignment - 1) / GraphPlanner.Alignment * GraphPlanner.Alignment;
@@ -302,16 +458,20 @@ public sealed class DeviceModel : IDisposable
     }
 
     /// <summary>A plan lowered to kernel launches, with its constants, host staging buffers and input/output views.</summary>
-    private sealed class CompiledPlan(ModelPlan plan, MemoryBuffer1D<float, Stride1D.Dense> workspace) : IDisposable
+    private sealed class CompiledPlan(ModelPlan plan) : IDisposable
     {
         private readonly List<MemoryBuffer1D<float, Stride1D.Dense>> constants = [];
         private readonly ConditionalWeakTable<HostTensor, MemoryBuffer1D<float, Stride1D.Dense>> uploaded = [];
 
         public ModelPlan Plan { get; } = plan;
 
-        public MemoryBuffer1D<float, Stride1D.Dense> Workspace { get; } = workspace;
-
         public List<Action> Steps { get; } = [];
+
+        /// <summary>Per step, the highest transfer group its weights are in (−1: none).</summary>
+        public List<int> NeededGroups { get; } = [];
+
+        /// <summary>The group needed by the step being lowered, raised by every weight it views.</summary>
+        public int StepGroup { get; set; } = -1;
 
         /// <summary>The forward pass recorded as a CUDA graph, once recorded.</summary>
         public Native.CudaGraphCapture? Graph { get; set; }
@@ -326,12 +486,13 @@ public sealed class DeviceModel : IDisposable
 
         public List<float[]> OutputStaging { get; } = [];
 
-        /// <summary>Weights come from the model's buffer; other constants are uploaded once for this plan.</summary>
+        /// <summary>Weights come from the model's memory; other constants are uploaded once for this plan.</summary>
         public Func<HostTensor, ArrayView<float>> ConstantView(DeviceModel model) => tensor =>
         {
-            if (model.weightOffsets.TryGetValue(tensor, out var offset))
+            if (model.weightOffsets.TryGetValue(tensor, out var weight))
             {
-                return model.weights!.View.SubView(offset, tensor.ElementCount);
+                StepGroup = Math.Max(StepGroup, weight.Group);
+                return model.memory.Weights(weight.Offset, tensor.ElementCount);
             }
             if (!uploaded.TryGetValue(tensor, out var buffer))
             {

@@ -23,8 +23,7 @@ public enum GpuDeviceKind
 public sealed class GpuDevice : IDisposable
 {
     private readonly Context context;
-    private readonly int maxGroups;
-    private readonly int groupSize;
+    private readonly bool ownsAccelerator;
 
     private GpuDevice(Context context, Accelerator accelerator, GpuDeviceKind kind, Func<GpuDevice, IGemm?>? gemmFactory)
     {
@@ -32,20 +31,50 @@ public sealed class GpuDevice : IDisposable
         Accelerator = accelerator;
         Kind = kind;
         Stream = accelerator.CreateStream();
-        if (kind == GpuDeviceKind.IlgpuCpu)
-        {
+        Limits = kind == GpuDeviceKind.IlgpuCpu
             // Every simulated thread is costly on the CPU accelerator: few threads, many elements each.
-            groupSize = Math.Min(16, accelerator.MaxNumThreadsPerGroup);
-            maxGroups = 4;
-        }
-        else
-        {
-            groupSize = 256;
-            maxGroups = accelerator.NumMultiprocessors * 8;
-        }
+            ? new LaunchLimits(Math.Min(16, accelerator.MaxNumThreadsPerGroup), MaxGroups: 4, MaxRowGroups: 4)
+            : new LaunchLimits(256, accelerator.NumMultiprocessors * 8, accelerator.NumMultiprocessors * 32);
         Kernels = new KernelSet(accelerator);
         Gemm = (gemmFactory ?? PreferCuBlas).Invoke(this) ?? new IlgpuGemm(this);
+        ownsAccelerator = true;
     }
+
+    // A partition: the parent's accelerator and kernels, its own stream, GEMM and grid caps.
+    private GpuDevice(GpuDevice parent, int smPercent, Func<GpuDevice, IGemm?>? gemmFactory)
+    {
+        context = parent.context;
+        Accelerator = parent.Accelerator;
+        Kind = parent.Kind;
+        SmPercent = smPercent;
+        Stream = Accelerator.CreateStream();
+        Limits = parent.Limits.Share(smPercent);
+        Kernels = parent.Kernels;
+        Gemm = (gemmFactory ?? PreferCuBlas).Invoke(this) ?? new IlgpuGemm(this);
+        ownsAccelerator = false;
+    }
+
+    /// <summary>
+    /// A partition of this device for a gpulet: the same accelerator and compiled kernels, its own stream, grid
+    /// caps scaled to <paramref name="smPercent"/> (at least one group) and its own GEMM (on CUDA a cuBLAS handle
+    /// sized for its SMs when cuBLAS can be capped). Disposing it leaves this device alone. On CUDA, use it from a
+    /// thread that has bound the accelerator.
+    /// </summary>
+    public GpuDevice CreatePartition(int smPercent, Func<GpuDevice, IGemm?>? gemmFactory = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(smPercent, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(smPercent, 100);
+        return new GpuDevice(this, smPercent, gemmFactory);
+    }
+
+    /// <summary>Compute share in percent: 100 for a whole device, the gpulet's share for a partition.</summary>
+    public int SmPercent { get; } = 100;
+
+    /// <summary>SMs this device's kernels are sized for: round(SMs × share), at least 1 (on CUDA).</summary>
+    public int SmCount => Math.Max(1, (int)Math.Round(Accelerator.NumMultiprocessors * SmPercent / 100.0));
+
+    /// <summary>Group size and grid caps every launch on this device (or partition) stays within.</summary>
+    public LaunchLimits Limits { get; }
 
     public GpuDeviceKind Kind { get; }
 
@@ -95,6 +124,9 @@ public sealed class GpuDevice : IDisposable
     /// <summary>Why cuBLAS is not in use on a CUDA device (null when it is, or on the CPU accelerator).</summary>
     public string? GemmFallbackReason { get; private set; }
 
+    /// <summary>Whether this partition's cuBLAS handle is capped to its SMs (cublasSetSmCountTarget).</summary>
+    public bool GemmSmCapped { get; private set; }
+
     /// <summary>cuBLAS on a CUDA device when the library loads; otherwise null, with the reason kept for logs.</summary>
     public static IGemm? PreferCuBlas(GpuDevice device)
     {
@@ -104,7 +136,10 @@ public sealed class GpuDevice : IDisposable
         }
         try
         {
-            return new CuBlasGemm(cuda, stream);
+            var gemm = new CuBlasGemm(cuda, stream);
+            // A cuBLAS without cublasSetSmCountTarget still computes correctly, sized for the whole GPU.
+            device.GemmSmCapped = device.SmPercent < 100 && gemm.SetSmCountTarget(device.SmCount);
+            return gemm;
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or Native.CuBlasException or NotSupportedException)
         {
@@ -116,8 +151,8 @@ public sealed class GpuDevice : IDisposable
     /// <summary>A grid-stride launch for <paramref name="elements"/> work items.</summary>
     internal KernelConfig Launch(long elements)
     {
-        var groups = (int)Math.Clamp((elements + groupSize - 1) / groupSize, 1, maxGroups);
-        return new KernelConfig(groups, groupSize);
+        var groups = (int)Math.Clamp((elements + Limits.GroupSize - 1) / Limits.GroupSize, 1, Limits.MaxGroups);
+        return new KernelConfig(groups, Limits.GroupSize);
     }
 
     /// <summary>
@@ -126,24 +161,44 @@ public sealed class GpuDevice : IDisposable
     /// </summary>
     internal KernelConfig LaunchRows(long rows, int cols)
     {
-        var limit = Math.Min(global::OrleansServe.Engine.Gpu.Kernels.NeuralKernels.MaxRowGroup, Kind == GpuDeviceKind.IlgpuCpu ? groupSize : Accelerator.MaxNumThreadsPerGroup);
+        var limit = Math.Min(global::OrleansServe.Engine.Gpu.Kernels.NeuralKernels.MaxRowGroup, Kind == GpuDeviceKind.IlgpuCpu ? Limits.GroupSize : Accelerator.MaxNumThreadsPerGroup);
         var group = 1;
         while (group * 2 <= limit && group * 2 <= Math.Max(cols, Accelerator.WarpSize))
         {
             group *= 2;
         }
-        var groups = (int)Math.Clamp(rows, 1, Kind == GpuDeviceKind.IlgpuCpu ? maxGroups : Accelerator.NumMultiprocessors * 32L);
+        var groups = (int)Math.Clamp(rows, 1, Limits.MaxRowGroups);
         return new KernelConfig(groups, group);
     }
 
     /// <summary>Waits for all work enqueued on the stream.</summary>
     public void Synchronize() => Stream.Synchronize();
 
+    /// <summary>Disposes the GEMM and stream; the accelerator too unless this is a partition.</summary>
     public void Dispose()
     {
         Gemm.Dispose();
         Stream.Dispose();
-        Accelerator.Dispose();
-        context.Dispose();
+        if (ownsAccelerator)
+        {
+            Accelerator.Dispose();
+            context.Dispose();
+        }
     }
+}
+
+/// <summary>The launch shape limits of a device or gpulet partition.</summary>
+/// <param name="GroupSize">Threads per group of grid-stride launches.</param>
+/// <param name="MaxGroups">Most groups of a grid-stride launch.</param>
+/// <param name="MaxRowGroups">Most groups of a row launch (one group per row).</param>
+public sealed record LaunchLimits(int GroupSize, int MaxGroups, int MaxRowGroups)
+{
+    /// <summary>These limits for a partition of <paramref name="smPercent"/>: each grid cap scaled, at least one group.</summary>
+    public LaunchLimits Share(int smPercent) => this with
+    {
+        MaxGroups = Scale(MaxGroups, smPercent),
+        MaxRowGroups = Scale(MaxRowGroups, smPercent),
+    };
+
+    private static int Scale(int groups, int smPercent) => Math.Max(1, (int)Math.Round(groups * smPercent / 100.0));
 }

@@ -33,6 +33,12 @@ public sealed record GpuProbeReport(
     bool CuBlasSmCountTarget,
     IReadOnlyList<string> Problems)
 {
+    /// <summary>
+    /// Whether the driver exports the green-context calls (cuGreenCtxCreate, cuDevSmResourceSplitByCount; CUDA 12.4
+    /// and later): "yes", "no", or "unknown (why)". A probe only: the engine partitions SMs by grid caps, not green contexts.
+    /// </summary>
+    public string GreenContexts { get; init; } = "unknown (not probed)";
+
     /// <summary>Whether there is a CUDA device to run on.</summary>
     public bool HasCudaDevice => Devices.Count > 0;
 
@@ -52,6 +58,8 @@ public sealed record GpuProbeReport(
                 $"{device.Architecture}, driver {device.DriverVersion}, " +
                 $"{(device.InstructionSet is { } isa ? $"PTX ISA {isa}" : "ILGPU cannot target it")}\n");
         }
+        text.Append(CultureInfo.InvariantCulture,
+            $"green contexts (probe only, not used by the engine): driver exports cuGreenCtxCreate/cuDevSmResourceSplitByCount (CUDA >= 12.4): {GreenContexts}\n");
         text.Append(CultureInfo.InvariantCulture, $"{CuBlas}\n");
         if (CuBlasVersion is not null)
         {
@@ -108,7 +116,22 @@ public static class GpuProbe
             }
         }
 
-        return new GpuProbeReport(driverLibrary, devices, cuBlas.Describe(), version, smCountTarget, problems);
+        return new GpuProbeReport(driverLibrary, devices, cuBlas.Describe(), version, smCountTarget, problems)
+        {
+            GreenContexts = ProbeGreenContexts(),
+        };
+    }
+
+    private static string ProbeGreenContexts()
+    {
+        try
+        {
+            return CudaDriverApi.Load().HasGreenContexts ? "yes" : "no";
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return $"unknown ({e.Message})";
+        }
     }
 
     private static List<CudaDeviceReport> ProbeDevices(List<string> problems)

@@ -1,0 +1,160 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using OrleansServe.Engine.Execution;
+
+namespace OrleansServe.Engine.Gpu;
+
+/// <summary>
+/// A gpulet on a GPU device: a partition of the device (its own stream, grid caps and GEMM sized for its SM share)
+/// on a device thread of its own, and its own residency within its memory share. A swap-in allocates the model's
+/// weights from the device's reserved memory and starts the pipelined copy; the first batch starts computing while
+/// later transfer groups are still in flight. Made by <see cref="GpuExecutionDevice"/> through its <see cref="GpuletSet"/>.
+/// </summary>
+public sealed class GpuGpulet : IGpulet
+{
+    private readonly GpuExecutionDevice owner;
+    private readonly DeviceThreads thread;
+    private readonly ResidencyTable<ResidentModel> residency;
+    private readonly ConcurrentDictionary<ResidentModel, bool> loaded = new(ReferenceEqualityComparer.Instance);
+    private GpuDevice? partition;
+    private int inFlight;
+
+    internal GpuGpulet(GpuExecutionDevice owner, GpuDevice root, int index, PartitionSpec spec, long memoryBytes)
+    {
+        this.owner = owner;
+        SmPercent = spec.SmPercent;
+        MemoryBudgetBytes = memoryBytes;
+        residency = new ResidencyTable<ResidentModel>(new ResidencyOptions(memoryBytes)
+        {
+            MemoryWait = owner.Options.MemoryWait,
+            Policy = owner.Options.Eviction,
+        });
+        thread = new DeviceThreads($"gpulet-{owner.Id}-{index}-{spec.SmPercent}", 1);
+        // The first item on the thread: every later one finds the partition made.
+        Ready = thread.RunAsync(() =>
+        {
+            root.Accelerator.Bind();
+            partition = root.CreatePartition(spec.SmPercent);
+            return partition.Limits;
+        });
+    }
+
+    /// <inheritdoc />
+    public int SmPercent { get; }
+
+    /// <inheritdoc />
+    public long MemoryBudgetBytes { get; }
+
+    /// <summary>Completes with the partition's launch limits once its thread has made it.</summary>
+    public Task<LaunchLimits> Ready { get; }
+
+    /// <inheritdoc />
+    public async Task EnsureResidentAsync(string model)
+    {
+        await AcquireAsync(model).ConfigureAwait(false);
+        residency.Release(model);
+    }
+
+    /// <inheritdoc />
+    public async Task<DeviceRunResult> RunAsync(string model, IReadOnlyList<NamedTensor> inputs, IReadOnlyList<string> outputs)
+    {
+        var (resident, swappedIn) = await AcquireAsync(model).ConfigureAwait(false);
+        Interlocked.Increment(ref inFlight);
+        try
+        {
+            var result = await thread.RunAsync(() => Execute(resident.Model, inputs, outputs)).ConfigureAwait(false);
+            return result with { SwappedIn = swappedIn };
+        }
+        finally
+        {
+            Interlocked.Decrement(ref inFlight);
+            residency.Release(model);
+        }
+    }
+
+    /// <inheritdoc />
+    public bool Evict(string model) => residency.TryEvict(model);
+
+    /// <inheritdoc />
+    public bool IsResident(string model) => residency.Contains(model);
+
+    /// <inheritdoc />
+    public ResidencySnapshot Snapshot() => residency.Snapshot(Volatile.Read(ref inFlight));
+
+    /// <summary>The model's device form while it is resident (or swapping in), for tests and benchmarks; null otherwise.</summary>
+    public DeviceModel? Resident(string model) =>
+        residency.Contains(model) ? loaded.Keys.FirstOrDefault(r => r.Model.Name == model && !r.IsDisposed)?.Model : null;
+
+    private Task<(ResidentModel Resident, bool SwappedIn)> AcquireAsync(string model)
+    {
+        var (graph, packed) = owner.Prepare(model);
+        return residency.AcquireAsync(model, Math.Max(1, packed.Layout.TotalBytes), () => thread.RunAsync(() =>
+        {
+            var swappedIn = DeviceModel.SwapIn(partition!, model, graph, packed, owner.Memory, owner.Copier, owner.Options.SwapMode, owner.Options.MemoryWait);
+            swappedIn.UseCudaGraphs = owner.Options.UseCudaGraphs;
+            var resident = new ResidentModel(swappedIn, partition!, loaded);
+            loaded[resident] = true;
+            return resident;
+        }));
+    }
+
+    private static DeviceRunResult Execute(DeviceModel model, IReadOnlyList<NamedTensor> inputs, IReadOnlyList<string> outputs)
+    {
+        var clock = Stopwatch.StartNew();
+        var all = model.Run(inputs);
+        var inferNs = clock.Elapsed.Ticks * 100;
+        clock.Restart();
+        var selected = new NamedTensor[outputs.Count];
+        for (var i = 0; i < outputs.Count; i++)
+        {
+            selected[i] = Array.Find(all, o => o.Name == outputs[i])
+                ?? throw new Planning.ModelPlanException($"the model has no output named '{outputs[i]}'");
+        }
+        return new DeviceRunResult(selected, 0, inferNs, clock.Elapsed.Ticks * 100, SwappedIn: false);
+    }
+
+    /// <summary>True once disposed (a repartition retired it).</summary>
+    public bool IsDisposed { get; private set; }
+
+    /// <summary>Finishes queued batches, evicts every model (freeing its memory) and releases the partition.</summary>
+    public void Dispose()
+    {
+        IsDisposed = true;
+        residency.Clear();
+        thread.RunAsync(() =>
+        {
+            // Models whose eviction is still queued behind a swap-in go now, before the partition does.
+            foreach (var resident in loaded.Keys)
+            {
+                resident.Dispose();
+            }
+            partition?.Dispose();
+            return true;
+        });
+        thread.Dispose();
+    }
+
+    /// <summary>
+    /// What residency holds. Eviction disposes it on the evicting thread (bound to the accelerator first), not the
+    /// gpulet's, so a swap-in waiting for the memory on the gpulet's thread is never blocked by its own queue.
+    /// </summary>
+    private sealed class ResidentModel(DeviceModel model, GpuDevice device, ConcurrentDictionary<ResidentModel, bool> loaded) : IDisposable
+    {
+        private int disposed;
+
+        public DeviceModel Model { get; } = model;
+
+        public bool IsDisposed => Volatile.Read(ref disposed) != 0;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref disposed, 1) != 0)
+            {
+                return;
+            }
+            device.Accelerator.Bind();
+            Model.Dispose();
+            loaded.TryRemove(this, out _);
+        }
+    }
+}
