@@ -16,7 +16,10 @@ public sealed record Residency(
     [property: Id(1)] long Bytes,
     [property: Id(2)] int InFlightBatches);
 
-/// <summary>A device's current residency and load.</summary>
+/// <summary>
+/// A device's current residency and load, summed over its gpulets, with each gpulet's own. Free bytes are the
+/// device budget less the bytes of resident models.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("orleansserve.DeviceStatus")]
 public sealed record DeviceStatus(
     [property: Id(0)] DeviceDescription Description,
@@ -24,7 +27,38 @@ public sealed record DeviceStatus(
     [property: Id(2)] Residency[] Resident,
     [property: Id(3)] long SwapIns,
     [property: Id(4)] long Evictions,
-    [property: Id(5)] int InFlightBatches);
+    [property: Id(5)] int InFlightBatches,
+    [property: Id(6)] long FreeBytes,
+    [property: Id(7)] GpuletStatus[] Gpulets);
+
+/// <summary>
+/// One gpulet of a device: its compute share (SM share on a GPU, share of the cores on the CPU device), the models
+/// the plan binds to it, its memory share and what is resident in it (with the batches pinning each model), its
+/// batches in flight, and its swap-ins and evictions since it was made.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("orleansserve.GpuletStatus")]
+public sealed record GpuletStatus(
+    [property: Id(0)] int Index,
+    [property: Id(1)] int SmPercent,
+    [property: Id(2)] string[] Models,
+    [property: Id(3)] long MemoryBudgetBytes,
+    [property: Id(4)] long UsedBytes,
+    [property: Id(5)] long FreeBytes,
+    [property: Id(6)] Residency[] Resident,
+    [property: Id(7)] int InFlightBatches,
+    [property: Id(8)] long SwapIns,
+    [property: Id(9)] long Evictions);
+
+/// <summary>
+/// One gpulet of a requested split: compute share in percent (1 to 100; a device's shares sum to at most 100), the
+/// models bound to it (models in no gpulet's list go where they are resident, else to the least loaded gpulet), and
+/// its memory share in bytes (0: the rest of the budget in proportion to the compute share).
+/// </summary>
+[GenerateSerializer, Immutable, Alias("orleansserve.GpuletPlan")]
+public sealed record GpuletPlan(
+    [property: Id(0)] int SmPercent,
+    [property: Id(1)] string[] Models,
+    [property: Id(2)] long MemoryBytes = 0);
 
 /// <summary>A batch of stacked inputs for one model, to run on a device.</summary>
 [GenerateSerializer, Immutable, Alias("orleansserve.ExecutionBatch")]

@@ -54,6 +54,14 @@ public interface IGpuGrain : IGrainWithStringKey
     /// <summary>Drops a model's residency (nothing is copied back: the host copy stays).</summary>
     [Alias("Evict")]
     Task EvictAsync(string model);
+
+    /// <summary>
+    /// Splits the device into new gpulets and returns its status once the old gpulets have finished their batches in
+    /// flight. New batches go to the new gpulets at once, so no request is lost. Throws <see cref="InferenceException"/>
+    /// (<see cref="InferenceErrorKind.BadRequest"/>) for a split the device cannot make, and changes nothing then.
+    /// </summary>
+    [Alias("Repartition")]
+    Task<DeviceStatus> RepartitionAsync(GpuletPlan[] partitions);
 }
 
 /// <summary>The cluster's scheduler (singleton, key "default"): knows devices and models and owns the plan.</summary>

@@ -1,16 +1,28 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Options;
 using OrleansServe.Grains;
 using OrleansServe.Grains.Scheduling;
 
 namespace OrleansServe.ApiHost.Apis;
 
-/// <summary>Operator views: the scheduler's placement and schedule, and each device's residency.</summary>
+/// <summary>
+/// Operator views and controls: the scheduler's placement and schedule, each device's gpulets and residency, and
+/// the split of a device into gpulets.
+/// </summary>
 public static class AdminApi
 {
-    /// <summary>Maps GET /v2/admin/plan, /v2/admin/devices and /v2/admin/schedule, and POST /v2/admin/schedule/replan.</summary>
+    /// <summary>
+    /// Maps GET /v2/admin/plan, /v2/admin/devices[/{key}] and /v2/admin/schedule, and POST
+    /// /v2/admin/schedule/replan and /v2/admin/devices/{key}/partitions. A device is named by its full key
+    /// (URL-encoded, as /v2/admin/devices lists it) or by its local id ("cpu0") when one device of the cluster has it.
+    /// </summary>
     public static IEndpointRouteBuilder MapAdminApi(this IEndpointRouteBuilder routes)
     {
         routes.MapGet("/v2/admin/plan", async (IGrainFactory grains) => TypedResults.Ok(await grains.GetGrain<ISchedulerGrain>(SchedulerGrain.Key).GetPlanAsync()));
         routes.MapGet("/v2/admin/devices", DevicesAsync);
+        routes.MapGet("/v2/admin/devices/{key}", DeviceAsync);
+        routes.MapPost("/v2/admin/devices/{key}/partitions", RepartitionAsync);
         // The planner's schedule is JSON already (a plan is data); it is passed through as it is.
         routes.MapGet("/v2/admin/schedule", async (IGrainFactory grains) =>
             TypedResults.Text(await grains.GetGrain<ISchedulerGrain>(SchedulerGrain.Key).GetScheduleAsync(), "application/json"));
@@ -24,5 +36,45 @@ public static class AdminApi
         var devices = await grains.GetGrain<ISchedulerGrain>(SchedulerGrain.Key).GetDevicesAsync();
         var statuses = await Task.WhenAll(devices.Select(d => grains.GetGrain<IGpuGrain>(d.Key).GetStatusAsync()));
         return TypedResults.Ok(statuses);
+    }
+
+    private static async Task<IResult> DeviceAsync(string key, IGrainFactory grains) =>
+        TypedResults.Ok(await (await DeviceGrainAsync(key, grains)).GetStatusAsync());
+
+    /// <summary>Splits a device into the gpulets of the body; answers with the device's status once the old gpulets have drained.</summary>
+    private static async Task<IResult> RepartitionAsync(string key, HttpRequest request, IGrainFactory grains, IOptions<JsonOptions> json)
+    {
+        var device = await DeviceGrainAsync(key, grains);
+        RepartitionRequest? body;
+        try
+        {
+            body = await JsonSerializer.DeserializeAsync<RepartitionRequest>(request.Body, json.Value.SerializerOptions, request.HttpContext.RequestAborted);
+        }
+        catch (JsonException e)
+        {
+            throw new ApiException(StatusCodes.Status400BadRequest, $"the body is not a partitions request ({e.Message}); expected {RepartitionRequest.Example}");
+        }
+        if (body?.Partitions is not { Length: > 0 } partitions || partitions.Any(p => p is null))
+        {
+            throw new ApiException(StatusCodes.Status400BadRequest, $"the body names no gpulets; expected {RepartitionRequest.Example}");
+        }
+        var plans = partitions.Select(p => new GpuletPlan(p.SmPercent, p.Models ?? [], p.MemoryBytes)).ToArray();
+        return TypedResults.Ok(await device.RepartitionAsync(plans));
+    }
+
+    /// <summary>The grain of a registered device named by its full key or, when unambiguous, its local id.</summary>
+    private static async Task<IGpuGrain> DeviceGrainAsync(string key, IGrainFactory grains)
+    {
+        var name = Uri.UnescapeDataString(key);
+        var devices = await grains.GetGrain<ISchedulerGrain>(SchedulerGrain.Key).GetDevicesAsync();
+        var matches = devices.Any(d => d.Key == name)
+            ? [name]
+            : devices.Select(d => d.Key).Where(k => k.EndsWith("/" + name, StringComparison.Ordinal)).ToArray();
+        return matches.Length switch
+        {
+            1 => grains.GetGrain<IGpuGrain>(matches[0]),
+            0 => throw new ApiException(StatusCodes.Status404NotFound, $"no device '{name}' is registered"),
+            _ => throw new ApiException(StatusCodes.Status400BadRequest, $"'{name}' names {matches.Length} devices; use a full key: {string.Join(", ", matches)}"),
+        };
     }
 }

@@ -40,3 +40,13 @@ public sealed record ModelStatsResponse(
 
 /// <summary>GET /v2/models[/{model}]/stats.</summary>
 public sealed record StatisticsResponse(ModelStatsResponse[] ModelStats);
+
+/// <summary>One gpulet of POST /v2/admin/devices/{key}/partitions: share of the device's compute in percent, bound models, memory bytes (0: in proportion).</summary>
+public sealed record GpuletRequest(int SmPercent, string[]? Models, long MemoryBytes);
+
+/// <summary>POST /v2/admin/devices/{key}/partitions: the gpulets to split the device into.</summary>
+public sealed record RepartitionRequest(GpuletRequest[]? Partitions)
+{
+    /// <summary>A body that splits a device in two, for error messages.</summary>
+    public const string Example = """{"partitions":[{"sm_percent":50,"models":["a"],"memory_bytes":0},{"sm_percent":50}]}""";
+}

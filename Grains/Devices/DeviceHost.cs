@@ -11,16 +11,26 @@ namespace OrleansServe.Grains.Devices;
 /// </summary>
 public sealed class DeviceHost : IDisposable
 {
-    private readonly Dictionary<string, IExecutionDevice> devices;
+    private readonly Dictionary<string, IExecutionDevice> devices = new(StringComparer.Ordinal);
 
-    /// <summary>Creates this silo's devices: for now the CPU device "cpu0".</summary>
+    /// <summary>Creates this silo's devices from its settings; throws <see cref="InvalidOperationException"/> naming a bad setting.</summary>
     public DeviceHost(IOptions<OrleansServeOptions> options, ILogger<DeviceHost> logger)
     {
         var settings = options.Value;
         Weights = new HostWeightStore(settings.HostMemoryBytes);
-        var cpu = new CpuDevice("cpu0", settings.CpuDevice.ToOptions(), Weights);
-        devices = new Dictionary<string, IExecutionDevice>(StringComparer.Ordinal) { [cpu.Id] = cpu };
-        logger.LogInformation("Device {Id}: {Name}, budget {Budget} bytes", cpu.Id, cpu.Name, cpu.MemoryBudgetBytes);
+        foreach (var device in CreateDevices(settings, Weights))
+        {
+            devices.Add(device.Id, device);
+            logger.LogInformation(
+                "Device {Id}: {Name}, budget {Budget} bytes, gpulets [{Partitions}]",
+                device.Id, device.Name, device.MemoryBudgetBytes, string.Join(", ", device.Partitions.Select(p => p.SmPercent)));
+        }
+    }
+
+    /// <summary>The devices the settings describe: for now the CPU device "cpu0" (GPU devices join this list).</summary>
+    private static IEnumerable<IExecutionDevice> CreateDevices(OrleansServeOptions settings, HostWeightStore weights)
+    {
+        yield return new CpuDevice("cpu0", settings.CpuDevice.ToOptions(), weights);
     }
 
     /// <summary>Model weights held by this silo.</summary>

@@ -32,12 +32,47 @@ public sealed class GpuGrain(DeviceHost host) : Grain, IGpuGrain
     public Task<DeviceDescription> DescribeAsync() => Task.FromResult(description);
 
     /// <inheritdoc />
-    public Task<DeviceStatus> GetStatusAsync()
+    public Task<DeviceStatus> GetStatusAsync() => Task.FromResult(Status());
+
+    /// <inheritdoc />
+    public async Task<DeviceStatus> RepartitionAsync(GpuletPlan[] partitions)
+    {
+        if (partitions is null || partitions.Length == 0 || partitions.Any(p => p is null))
+        {
+            throw new InferenceException(InferenceErrorKind.BadRequest, $"device '{description.Key}': a split needs at least one gpulet");
+        }
+        var specs = partitions.Select(p => new PartitionSpec(p.SmPercent, p.Models ?? [], p.MemoryBytes)).ToList();
+        try
+        {
+            await device.RepartitionAsync(specs);
+        }
+        catch (ArgumentException e)
+        {
+            var reason = e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
+            throw new InferenceException(InferenceErrorKind.BadRequest, $"device '{description.Key}' cannot be split so: {reason}");
+        }
+        catch (ObjectDisposedException)
+        {
+            throw new InferenceException(InferenceErrorKind.Unavailable, "the device is shutting down");
+        }
+        return Status();
+    }
+
+    private DeviceStatus Status()
     {
         var snapshot = device.Snapshot();
-        var resident = snapshot.Resident.Select(r => new Residency(r.Model, r.Bytes, r.Pins)).ToArray();
-        return Task.FromResult(new DeviceStatus(description, snapshot.UsedBytes, resident, snapshot.SwapIns, snapshot.Evictions, snapshot.InFlight));
+        var gpulets = snapshot.Gpulets
+            .Select(g => new GpuletStatus(
+                g.Index, g.SmPercent, [.. g.Models], g.Residency.BudgetBytes, g.Residency.UsedBytes,
+                Math.Max(0, g.Residency.BudgetBytes - g.Residency.UsedBytes), ToWire(g.Residency.Resident),
+                g.Residency.InFlight, g.Residency.SwapIns, g.Residency.Evictions))
+            .ToArray();
+        return new DeviceStatus(
+            description, snapshot.UsedBytes, ToWire(snapshot.Resident), snapshot.SwapIns, snapshot.Evictions, snapshot.InFlight,
+            Math.Max(0, device.MemoryBudgetBytes - snapshot.UsedBytes), gpulets);
     }
+
+    private static Residency[] ToWire(IReadOnlyList<ResidentModel> resident) => [.. resident.Select(r => new Residency(r.Model, r.Bytes, r.Pins))];
 
     /// <inheritdoc />
     public async Task EnsureResidentAsync(string model)

@@ -16,7 +16,8 @@ public static class SiloBuilderExtensions
     /// </summary>
     public static ISiloBuilder AddOrleansServe(this ISiloBuilder silo, IConfiguration configuration)
     {
-        silo.Services.Configure<OrleansServeOptions>(configuration.GetSection(OrleansServeOptions.Section));
+        silo.Services.AddOptions<OrleansServeOptions>().Bind(configuration.GetSection(OrleansServeOptions.Section)).ValidateOnStart();
+        silo.Services.AddSingleton<IValidateOptions<OrleansServeOptions>, OrleansServeOptionsValidator>();
         silo.Services.TryAddSingleton(TimeProvider.System);
         silo.Services.AddSingleton<DeviceHost>();
         silo.Services.AddSingleton(sp =>

@@ -13,8 +13,8 @@ namespace OrleansServe.Grains.Scheduling;
 /// <summary>
 /// The cluster's scheduler. It places each model on the least-loaded device with room, preferring the silo that
 /// holds the model's weights, and re-plans periodically with the configured planner from EWMA request rates and the
-/// batch latencies the models measured. The schedule is computed and published; applying its gpulets to devices
-/// comes with gpulet partitions on the devices (issue 5).
+/// batch latencies the models measured. The schedule is computed and published; devices can be split into gpulets
+/// (<see cref="IGpuGrain.RepartitionAsync"/>), but the scheduler does not apply its plan's gpulets to them yet.
 /// </summary>
 public sealed class SchedulerGrain(ILogger<SchedulerGrain> logger, IOptions<OrleansServeOptions> options) : Grain, ISchedulerGrain
 {
