@@ -77,11 +77,16 @@ public interface ISchedulerGrain : IGrainWithStringKey
     Task UnregisterDeviceAsync(string deviceKey);
 
     /// <summary>
-    /// Places a model and returns the key of the device that serves it, preferring devices of
-    /// <paramref name="silo"/> (where the model's weights are in host memory).
+    /// Places a model and returns the key of the device that serves it, on <paramref name="silo"/> (where the
+    /// model's weights are in host memory). A model the GPU engine can run goes to a GPU device when the silo has
+    /// one with room; others go to the CPU device.
     /// </summary>
+    /// <param name="model">The model's name.</param>
+    /// <param name="bytes">Device bytes of its weights.</param>
+    /// <param name="silo">The silo holding its weights.</param>
+    /// <param name="runsOnGpuEngine">Whether its weights were packed for GPU devices (the GPU engine can run it).</param>
     [Alias("PlaceModel")]
-    Task<string> PlaceModelAsync(string model, long bytes, string silo);
+    Task<string> PlaceModelAsync(string model, long bytes, string silo, bool runsOnGpuEngine);
 
     /// <summary>Removes a model from the plan.</summary>
     [Alias("RemoveModel")]

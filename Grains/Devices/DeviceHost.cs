@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OrleansServe.Engine.Execution;
+using OrleansServe.Engine.Gpu;
 using OrleansServe.Grains.Hosting;
 
 namespace OrleansServe.Grains.Devices;
@@ -17,20 +18,58 @@ public sealed class DeviceHost : IDisposable
     public DeviceHost(IOptions<OrleansServeOptions> options, ILogger<DeviceHost> logger)
     {
         var settings = options.Value;
-        Weights = new HostWeightStore(settings.HostMemoryBytes);
-        foreach (var device in CreateDevices(settings, Weights))
+        var gpus = GpuKinds(settings.Gpu);
+        Action? bindCuda = null;
+        Weights = new HostWeightStore(new HostWeightStoreOptions(settings.HostMemoryBytes)
         {
-            devices.Add(device.Id, device);
-            logger.LogInformation(
-                "Device {Id}: {Name}, budget {Budget} bytes, gpulets [{Partitions}]",
-                device.Id, device.Name, device.MemoryBudgetBytes, string.Join(", ", device.Partitions.Select(p => p.SmPercent)));
+            // Weights are packed into page-locked transfer groups only when a GPU device will swap them in.
+            PackForDevices = gpus.Count > 0,
+            PinnedCapacityBytes = settings.PinnedMemoryBytes,
+            TransferGroupBytes = settings.TransferGroupBytes,
+            Registrar = gpus.Contains(GpuDeviceKind.Cuda) ? new CudaHostRegistrar(null, () => bindCuda?.Invoke()) : null,
+        });
+        try
+        {
+            foreach (var device in CreateDevices(settings, gpus, Weights))
+            {
+                devices.Add(device.Id, device);
+                if (bindCuda is null && device is GpuExecutionDevice { Kind: "cuda" } cuda)
+                {
+                    bindCuda = cuda.BindCurrentThread;
+                }
+                logger.LogInformation(
+                    "Device {Id}: {Name}, budget {Budget} bytes, gpulets [{Partitions}]",
+                    device.Id, device.Name, device.MemoryBudgetBytes, string.Join(", ", device.Partitions.Select(p => p.SmPercent)));
+            }
+        }
+        catch
+        {
+            Dispose();
+            throw;
         }
     }
 
-    /// <summary>The devices the settings describe: for now the CPU device "cpu0" (GPU devices join this list).</summary>
-    private static IEnumerable<IExecutionDevice> CreateDevices(OrleansServeOptions settings, HostWeightStore weights)
+    /// <summary>The GPU devices the settings ask for: one kind per device, CUDA ones by ordinal.</summary>
+    private static List<GpuDeviceKind> GpuKinds(GpuSettings settings) => settings.Mode switch
+    {
+        "off" => [],
+        "ilgpu-cpu" => [GpuDeviceKind.IlgpuCpu],
+        "cuda" => GpuProbe.Run().Devices.Count is > 0 and var count
+            ? [.. Enumerable.Repeat(GpuDeviceKind.Cuda, count)]
+            : throw new InvalidOperationException($"{OrleansServeOptions.Section}:Gpu:Mode is cuda, but no CUDA device is available"),
+        _ => [.. Enumerable.Repeat(GpuDeviceKind.Cuda, GpuProbe.Run().Devices.Count)],
+    };
+
+    /// <summary>The CPU device "cpu0", then GPU devices "gpu0", "gpu1", ...</summary>
+    private static IEnumerable<IExecutionDevice> CreateDevices(OrleansServeOptions settings, List<GpuDeviceKind> gpus, HostWeightStore weights)
     {
         yield return new CpuDevice("cpu0", settings.CpuDevice.ToOptions(), weights);
+        var ordinal = 0;
+        for (var i = 0; i < gpus.Count; i++)
+        {
+            var kind = gpus[i];
+            yield return GpuExecutionDevice.StartAsync($"gpu{i}", kind, kind == GpuDeviceKind.Cuda ? ordinal++ : 0, weights, settings.Gpu.ToOptions()).GetAwaiter().GetResult();
+        }
     }
 
     /// <summary>Model weights held by this silo.</summary>

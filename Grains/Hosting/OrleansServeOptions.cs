@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using OrleansServe.Engine.Execution;
+using OrleansServe.Engine.Gpu;
 
 namespace OrleansServe.Grains.Hosting;
 
@@ -27,8 +28,20 @@ public sealed class OrleansServeOptions
     /// <summary>Batches of one model that may be on devices at once; more keeps devices busy, fewer forms larger batches.</summary>
     public int MaxInflightBatchesPerModel { get; set; } = 2;
 
-    /// <summary>The CPU device every silo without a GPU exposes.</summary>
+    /// <summary>
+    /// Page-locked host memory for the packed weights GPU devices swap in from (used only when the silo has a GPU
+    /// device); a model over it is refused with the reason.
+    /// </summary>
+    public long PinnedMemoryBytes { get; set; } = 4L << 30;
+
+    /// <summary>Target size of a transfer group: weights are packed and swapped in in layer-aligned chunks of about this size.</summary>
+    public long TransferGroupBytes { get; set; } = 2L << 20;
+
+    /// <summary>The CPU device every silo exposes.</summary>
     public CpuDeviceSettings CpuDevice { get; set; } = new();
+
+    /// <summary>The GPU devices of the silo (section OrleansServe:Gpu).</summary>
+    public GpuSettings Gpu { get; set; } = new();
 
     /// <summary>The scheduler's periodic re-planning.</summary>
     public SchedulerSettings Scheduler { get; set; } = new();
@@ -109,6 +122,86 @@ public sealed class CpuDeviceSettings
     }
 }
 
+/// <summary>Settings of the silo's GPU devices (see <see cref="GpuExecutionOptions"/>), section OrleansServe:Gpu.</summary>
+public sealed class GpuSettings
+{
+    private const string Key = $"{OrleansServeOptions.Section}:Gpu";
+
+    /// <summary>
+    /// "auto" (every CUDA device the driver shows, none when there is no GPU), "cuda" (every CUDA device; the silo
+    /// refuses to start without one), "ilgpu-cpu" (one device running the GPU engine on ILGPU's CPU accelerator, for
+    /// tests and demonstrations) or "off".
+    /// </summary>
+    public string Mode { get; set; } = "auto";
+
+    /// <summary>Fraction of a CUDA device's free memory reserved at start (when <see cref="ReservedBytes"/> is 0).</summary>
+    public double ReservedFraction { get; set; } = 0.9;
+
+    /// <summary>Bytes reserved at start per device; 0 takes <see cref="ReservedFraction"/> (256 MiB on ilgpu-cpu).</summary>
+    public long ReservedBytes { get; set; }
+
+    /// <summary>Fraction of the reserved memory kept for activation workspaces; the rest holds resident weights.</summary>
+    public double WorkspaceFraction { get; set; } = 0.25;
+
+    /// <summary>"lru", or "torpor" (light models first, then heavy ones by LRU; replicas before sole copies).</summary>
+    public string Eviction { get; set; } = "lru";
+
+    /// <summary>"pipelined" (compute starts before the last weights land) or "transfer-then-run".</summary>
+    public string SwapMode { get; set; } = "pipelined";
+
+    /// <summary>SM shares of the gpulets each device starts with, e.g. [50, 50]; the whole device when null.</summary>
+    public int[]? Partitions { get; set; }
+
+    /// <summary>Replay forward passes from CUDA graphs once a model is fully resident.</summary>
+    public bool UseCudaGraphs { get; set; }
+
+    /// <summary>Why these settings cannot start the devices, or null when they can.</summary>
+    public string? Validate()
+    {
+        if (Mode is not ("auto" or "cuda" or "ilgpu-cpu" or "off"))
+        {
+            return $"{Key}:Mode must be auto, cuda, ilgpu-cpu or off, not '{Mode}'";
+        }
+        if (ReservedFraction is <= 0 or > 1)
+        {
+            return $"{Key}:ReservedFraction must be in (0, 1], not {ReservedFraction}";
+        }
+        if (ReservedBytes < 0)
+        {
+            return $"{Key}:ReservedBytes must be 0 (use the fraction) or positive, not {ReservedBytes}";
+        }
+        if (WorkspaceFraction is < 0 or >= 1)
+        {
+            return $"{Key}:WorkspaceFraction must be in [0, 1), not {WorkspaceFraction}";
+        }
+        if (Eviction is not ("lru" or "torpor"))
+        {
+            return $"{Key}:Eviction must be lru or torpor, not '{Eviction}'";
+        }
+        if (SwapMode is not ("pipelined" or "transfer-then-run"))
+        {
+            return $"{Key}:SwapMode must be pipelined or transfer-then-run, not '{SwapMode}'";
+        }
+        if (Partitions is { } shares && (shares.Length == 0 || shares.Any(v => v is < 1 or > 100) || shares.Sum() > 100))
+        {
+            return $"{Key}:Partitions [{string.Join(", ", shares)}] must name gpulets of 1 to 100 percent summing to at most 100";
+        }
+        return null;
+    }
+
+    /// <summary>The engine's options for one device.</summary>
+    public GpuExecutionOptions ToOptions() => new()
+    {
+        ReservedFraction = ReservedFraction,
+        ReservedBytes = ReservedBytes,
+        WorkspaceFraction = WorkspaceFraction,
+        Eviction = Eviction == "torpor" ? EvictionPolicy.Torpor : EvictionPolicy.Lru,
+        SwapMode = SwapMode == "pipelined" ? Engine.Gpu.SwapMode.Pipelined : Engine.Gpu.SwapMode.TransferThenRun,
+        Partitions = Partitions is { } shares ? [.. shares.Select(v => new PartitionSpec(v, []))] : null,
+        UseCudaGraphs = UseCudaGraphs,
+    };
+}
+
 /// <summary>Settings of the scheduler grain's re-planning (section OrleansServe:Scheduler).</summary>
 public sealed class SchedulerSettings
 {
@@ -127,7 +220,13 @@ public sealed class OrleansServeOptionsValidator : IValidateOptions<OrleansServe
 {
     /// <inheritdoc />
     public ValidateOptionsResult Validate(string? name, OrleansServeOptions options) =>
-        options.CpuDevice.Validate() is { } error
+        (options.CpuDevice.Validate() ?? options.Gpu.Validate() ?? ValidateMemory(options)) is { } error
             ? ValidateOptionsResult.Fail(error)
             : ValidateOptionsResult.Success;
+
+    private static string? ValidateMemory(OrleansServeOptions options) =>
+        options.PinnedMemoryBytes < 0 ? $"{OrleansServeOptions.Section}:PinnedMemoryBytes cannot be negative ({options.PinnedMemoryBytes})"
+        : options.TransferGroupBytes < Engine.Memory.WeightLayout.MinTransferGroupBytes
+            ? $"{OrleansServeOptions.Section}:TransferGroupBytes must be at least {Engine.Memory.WeightLayout.MinTransferGroupBytes}, not {options.TransferGroupBytes}"
+            : null;
 }

@@ -363,15 +363,18 @@ public sealed class ModelGrain(
         try
         {
             var signature = OnnxModelReader.ReadSignature(files.OnnxBytes);
-            var scheduler = GrainFactory.GetGrain<ISchedulerGrain>(SchedulerGrain.Key);
-            var deviceKey = await scheduler.PlaceModelAsync(Name, files.OnnxBytes.LongLength, silo.SiloAddress.ToParsableString());
-            var device = GrainFactory.GetGrain<IGpuGrain>(deviceKey);
-            var model = new ServedModel(Name, files, signature, device, deviceKey);
             if (served is not null)
             {
                 await served.Device.EvictAsync(Name);
             }
-            host.Weights.Put(Name, files.OnnxBytes);
+            // Off the grain's thread: on a silo with a GPU this also reads the graph and packs its weights.
+            await Task.Run(() => host.Weights.Put(Name, files.OnnxBytes));
+            var packed = host.Weights.TryGetPacked(Name, out var weights) ? weights : null;
+            var scheduler = GrainFactory.GetGrain<ISchedulerGrain>(SchedulerGrain.Key);
+            var deviceKey = await scheduler.PlaceModelAsync(
+                Name, packed?.Layout.TotalBytes ?? files.OnnxBytes.LongLength, silo.SiloAddress.ToParsableString(), packed is not null);
+            var device = GrainFactory.GetGrain<IGpuGrain>(deviceKey);
+            var model = new ServedModel(Name, files, signature, device, deviceKey);
             // The first swap-in proves the file runs; a broken model is refused here rather than on a request.
             await device.EnsureResidentAsync(Name);
             served = model;
@@ -380,7 +383,7 @@ public sealed class ModelGrain(
             logger.LogInformation("Model {Model} version {Version} ready on {Device}", Name, model.Version, deviceKey);
             Dispatch();
         }
-        catch (Exception e) when (e is InvalidModelException or InferenceException or Engine.Execution.DeviceMemoryException)
+        catch (Exception e) when (e is InvalidModelException or InferenceException or Engine.Execution.DeviceMemoryException or Engine.Memory.HostMemoryException)
         {
             SetUnavailable(e.Message);
             // A model that cannot run holds no place in the plan.

@@ -65,13 +65,14 @@ public sealed class SchedulerGrain(ILogger<SchedulerGrain> logger, IOptions<Orle
     }
 
     /// <inheritdoc />
-    public Task<string> PlaceModelAsync(string model, long bytes, string silo)
+    public Task<string> PlaceModelAsync(string model, long bytes, string silo, bool runsOnGpuEngine)
     {
-        if (placements.TryGetValue(model, out var placed) && devices.TryGetValue(placed.Device, out var current) && current.Silo == silo)
+        if (placements.TryGetValue(model, out var placed) && devices.TryGetValue(placed.Device, out var current) && current.Silo == silo
+            && (runsOnGpuEngine || current.Kind == "cpu"))
         {
             return Task.FromResult(placed.Device);
         }
-        var device = ChooseDevice(bytes, silo)
+        var device = ChooseDevice(bytes, silo, runsOnGpuEngine)
             ?? throw new InferenceException(InferenceErrorKind.Unavailable,
                 devices.Values.Any(d => d.Silo == silo)
                     ? $"model '{model}' ({bytes} bytes) is larger than the memory budget of every device of its silo"
@@ -204,10 +205,15 @@ public sealed class SchedulerGrain(ILogger<SchedulerGrain> logger, IOptions<Orle
     };
 
     /// <summary>Least-loaded (by share of its budget placed) device of the silo that the model fits on.</summary>
-    private DeviceDescription? ChooseDevice(long bytes, string silo) =>
+    /// <summary>
+    /// A device of the silo with room for the model: GPU-engine devices first for a model the engine runs (a GPU is
+    /// why the silo has one), then the least loaded by placed bytes over budget.
+    /// </summary>
+    private DeviceDescription? ChooseDevice(long bytes, string silo, bool runsOnGpuEngine) =>
         devices.Values
-            .Where(d => d.Silo == silo && bytes <= d.MemoryBudgetBytes)
-            .OrderBy(d => (double)placements.Values.Where(p => p.Device == d.Key).Sum(p => p.Bytes) / d.MemoryBudgetBytes)
+            .Where(d => d.Silo == silo && bytes <= d.MemoryBudgetBytes && (runsOnGpuEngine || d.Kind == "cpu"))
+            .OrderBy(d => d.Kind == "cpu" ? 1 : 0)
+            .ThenBy(d => (double)placements.Values.Where(p => p.Device == d.Key).Sum(p => p.Bytes) / d.MemoryBudgetBytes)
             .ThenBy(d => d.Key, StringComparer.Ordinal)
             .FirstOrDefault();
 }
