@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using OrleansServe.Engine.Execution;
+using OrleansServe.Engine.Planning;
 using OrleansServe.Engine.Zoo;
 using static OrleansServe.Grains.Tests.Tensors;
 
@@ -32,13 +33,19 @@ public sealed class GpuEngineCluster : ServingCluster
         }
     }
 
+    /// <summary>Bytes of a model's activation workspace at its largest batch.</summary>
+    public static long WorkspaceBytes(string model) =>
+        GraphPlanner.PlanForBatch(GraphRewrites.Optimize(OnnxGraph.Read(SampleZoo.Build(model))), 4).WorkspaceBytes;
+
     protected override IEnumerable<KeyValuePair<string, string>> Settings()
     {
-        // A tenth of the reservation holds weights: room for the largest model and a little more, not for all three.
+        // Weights: room for the largest model and a little more, not for all three. Workspaces: room for every
+        // model's at the largest batch, so only weights compete for memory.
         var weights = Models.Max(PackedBytes) + (64 << 10);
+        var reserved = weights + Models.Sum(WorkspaceBytes) + (1 << 20);
         yield return new("OrleansServe:Gpu:Mode", "ilgpu-cpu");
-        yield return new("OrleansServe:Gpu:WorkspaceFraction", "0.9");
-        yield return new("OrleansServe:Gpu:ReservedBytes", (weights * 10).ToString(CultureInfo.InvariantCulture));
+        yield return new("OrleansServe:Gpu:WorkspaceFraction", (1 - (double)weights / reserved).ToString("R", CultureInfo.InvariantCulture));
+        yield return new("OrleansServe:Gpu:ReservedBytes", reserved.ToString(CultureInfo.InvariantCulture));
     }
 }
 
