@@ -18,6 +18,12 @@ public sealed record CpuDeviceOptions
     /// <summary>How long a swap-in waits for memory held by batches in flight before it is refused.</summary>
     public TimeSpan MemoryWait { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>Which resident models a gpulet evicts first when it needs room.</summary>
+    public EvictionPolicy Eviction { get; init; } = EvictionPolicy.Lru;
+
+    /// <summary>Models of at most this many bytes are light under <see cref="EvictionPolicy.Torpor"/>.</summary>
+    public long LightModelBytes { get; init; } = ResidencyOptions.DefaultLightModelBytes;
+
     /// <summary>Whether ONNX Runtime threads spin while waiting (faster alone, wasteful when the CPU is shared).</summary>
     public bool AllowSpinning { get; init; }
 }
@@ -41,7 +47,9 @@ public sealed class CpuDevice : IExecutionDevice
         Name = $"CPU ({options.Cores} cores, ONNX Runtime)";
         gpulets = new GpuletSet(
             options.MemoryBudgetBytes,
-            (spec, memoryBytes) => new CpuGpulet($"device-{id}-g{Interlocked.Increment(ref gpuletsMade)}", spec.SmPercent, memoryBytes, options, weights),
+            (spec, memoryBytes) => new CpuGpulet(
+                $"device-{id}-g{Interlocked.Increment(ref gpuletsMade)}", spec.SmPercent, memoryBytes, options, weights,
+                HasReplicaElsewhere),
             options.Partitions);
     }
 
@@ -75,6 +83,12 @@ public sealed class CpuDevice : IExecutionDevice
 
     /// <inheritdoc />
     public ResidencySnapshot Snapshot() => gpulets.Snapshot();
+
+    // Asked only when a gpulet evicts, which is after the constructor has set the field.
+    private bool HasReplicaElsewhere(string model, IGpulet self) => gpulets.HasReplicaElsewhere(model, self);
+
+    /// <summary>The gpulets now, in partition order (tests).</summary>
+    internal IReadOnlyList<CpuGpulet> Gpulets => [.. gpulets.Gpulets.Cast<CpuGpulet>()];
 
     /// <summary>Finishes queued work, then drops every session.</summary>
     public void Dispose() => gpulets.Dispose();

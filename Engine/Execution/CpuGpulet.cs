@@ -28,9 +28,16 @@ public sealed class CpuGpulet : IGpulet
     /// <param name="name">Names its threads, e.g. "cpu0-g1".</param>
     /// <param name="smPercent">Share of the device's cores, 1 to 100.</param>
     /// <param name="memoryBudgetBytes">Bytes of live sessions this gpulet may hold.</param>
-    /// <param name="options">The device's settings (cores, workers per gpulet, memory wait, spinning).</param>
+    /// <param name="options">The device's settings (cores, workers per gpulet, memory wait, eviction, spinning).</param>
     /// <param name="weights">Host memory the sessions are built from.</param>
-    public CpuGpulet(string name, int smPercent, long memoryBudgetBytes, CpuDeviceOptions options, HostWeightStore weights)
+    /// <param name="hasReplicaElsewhere">
+    /// Whether a model is resident on another gpulet of the device, given this gpulet (usually
+    /// <see cref="GpuletSet.HasReplicaElsewhere"/>); called under this gpulet's residency lock, so it must take no
+    /// lock. Null: never (a gpulet alone).
+    /// </param>
+    public CpuGpulet(
+        string name, int smPercent, long memoryBudgetBytes, CpuDeviceOptions options, HostWeightStore weights,
+        Func<string, IGpulet, bool>? hasReplicaElsewhere = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(smPercent, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(smPercent, 100);
@@ -41,7 +48,13 @@ public sealed class CpuGpulet : IGpulet
         this.options = options;
         this.weights = weights;
         threads = new DeviceThreads(name, Math.Max(1, options.WorkersPerGpulet));
-        residency = new ResidencyTable<InferenceSession>(memoryBudgetBytes, options.MemoryWait);
+        residency = new ResidencyTable<InferenceSession>(new ResidencyOptions(memoryBudgetBytes)
+        {
+            MemoryWait = options.MemoryWait,
+            Policy = options.Eviction,
+            LightModelBytes = options.LightModelBytes,
+            HasReplicaElsewhere = hasReplicaElsewhere is null ? null : model => hasReplicaElsewhere(model, this),
+        });
     }
 
     /// <summary>ONNX Runtime intra-op threads for a share of <paramref name="cores"/>: max(1, round(share × cores)).</summary>

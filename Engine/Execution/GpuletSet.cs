@@ -136,6 +136,21 @@ public sealed class GpuletSet : IDisposable
     /// <summary>How many gpulets hold the model now (Torpor's rule keeps one when memory is tight).</summary>
     public int ReplicasOf(string model) => slots.Count(s => s.Gpulet.IsResident(model));
 
+    /// <summary>
+    /// True when a gpulet of this device other than <paramref name="self"/> holds the model now: what
+    /// <see cref="EvictionPolicy.Torpor"/> asks while <paramref name="self"/> picks victims. Takes no lock (the
+    /// split is read once and residency is lock-free), so a gpulet may ask from inside its own residency lock.
+    /// </summary>
+    public bool HasReplicaElsewhere(string model, IGpulet self)
+    {
+        // Null only while the first gpulets are being made, before any of them can evict.
+        var current = slots;
+        return current is not null && current.Any(s => !ReferenceEquals(s.Gpulet, self) && s.Gpulet.IsResident(model));
+    }
+
+    /// <summary>The gpulets now, in partition order (tests).</summary>
+    internal IReadOnlyList<IGpulet> Gpulets => [.. slots.Select(s => s.Gpulet)];
+
     /// <summary>Residency summed over the gpulets, with each gpulet's own.</summary>
     public ResidencySnapshot Snapshot()
     {
@@ -248,8 +263,8 @@ public sealed class GpuletSet : IDisposable
     }
 
     /// <summary>
-    /// The gpulet for a batch, counted in flight there. Residency is read outside the lock (a gpulet's residency
-    /// has its own lock); the choice is confirmed under it, and retried if a repartition retired it meanwhile.
+    /// The gpulet for a batch, counted in flight there. Residency is read outside the lock (it is lock-free, but
+    /// may change meanwhile); the choice is confirmed under it, and retried if a repartition retired it meanwhile.
     /// </summary>
     private Slot Acquire(string model)
     {

@@ -36,7 +36,7 @@ public interface IGpulet : IDisposable
 
     /// <summary>
     /// True when the model is resident here (or being swapped in). Called while other gpulets hold their own
-    /// residency locks, so it must not wait on another gpulet.
+    /// residency locks (<see cref="GpuletSet.HasReplicaElsewhere"/>), so it must take no lock.
     /// </summary>
     bool IsResident(string model);
 

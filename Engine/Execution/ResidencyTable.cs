@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+
 namespace OrleansServe.Engine.Execution;
 
 /// <summary>Which resident models a device evicts first when it needs room.</summary>
@@ -23,12 +25,16 @@ public sealed record ResidencyOptions(long BudgetBytes)
     /// <summary>Which models go first.</summary>
     public EvictionPolicy Policy { get; init; } = EvictionPolicy.Lru;
 
+    /// <summary>The default of <see cref="LightModelBytes"/>: 64 MiB.</summary>
+    public const long DefaultLightModelBytes = 64L << 20;
+
     /// <summary>Models of at most this many bytes are light (cheap to swap back in) under <see cref="EvictionPolicy.Torpor"/>.</summary>
-    public long LightModelBytes { get; init; } = 64L << 20;
+    public long LightModelBytes { get; init; } = DefaultLightModelBytes;
 
     /// <summary>
     /// True when a model is also resident on another device (<see cref="EvictionPolicy.Torpor"/> evicts those first).
-    /// Called under the table's lock: it must be quick and must not call back into the table.
+    /// Called under the table's lock: it must be quick and must not take a lock another table may hold while calling
+    /// it. Any table's <see cref="ResidencyTable{TResident}.Contains"/> is safe to call (it takes no lock).
     /// </summary>
     public Func<string, bool>? HasReplicaElsewhere { get; init; }
 
@@ -56,6 +62,9 @@ public sealed class ResidencyTable<TResident> where TResident : class, IDisposab
 
     private readonly Lock gate = new();
     private readonly Dictionary<string, Entry> entries = new(StringComparer.Ordinal);
+    // The keys of entries, written under the lock and read without it: other tables ask about residency from inside
+    // their own locks, and waiting on this one there could deadlock two tables asking about each other.
+    private readonly ConcurrentDictionary<string, byte> residentNames = new(StringComparer.Ordinal);
     private readonly LinkedList<Entry> recency = new();
     private long usedBytes;
     private long swapIns;
@@ -267,14 +276,11 @@ public sealed class ResidencyTable<TResident> where TResident : class, IDisposab
         return true;
     }
 
-    /// <summary>True when the model is resident (or being swapped in).</summary>
-    public bool Contains(string model)
-    {
-        lock (gate)
-        {
-            return entries.ContainsKey(model);
-        }
-    }
+    /// <summary>
+    /// True when the model is resident (or being swapped in). Takes no lock, so it may be called from inside another
+    /// table's lock (or this one's); the answer is the residency at some moment during the call.
+    /// </summary>
+    public bool Contains(string model) => residentNames.ContainsKey(model);
 
     /// <summary>Residency in most-recently-used-first order.</summary>
     public ResidencySnapshot Snapshot(int inFlight)
@@ -294,6 +300,7 @@ public sealed class ResidencyTable<TResident> where TResident : class, IDisposab
         {
             all = [.. entries.Values];
             entries.Clear();
+            residentNames.Clear();
             recency.Clear();
             usedBytes = 0;
         }
@@ -325,6 +332,7 @@ public sealed class ResidencyTable<TResident> where TResident : class, IDisposab
     private void AddLocked(Entry entry, bool atHead)
     {
         entries[entry.Model] = entry;
+        residentNames[entry.Model] = 0;
         entry.Node = atHead ? recency.AddFirst(entry) : recency.AddLast(entry);
         usedBytes += entry.Bytes;
     }
@@ -332,6 +340,7 @@ public sealed class ResidencyTable<TResident> where TResident : class, IDisposab
     private void RemoveLocked(Entry entry)
     {
         entries.Remove(entry.Model);
+        residentNames.TryRemove(entry.Model, out _);
         recency.Remove(entry.Node!);
         usedBytes -= entry.Bytes;
         evictions++;

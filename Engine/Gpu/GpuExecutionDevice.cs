@@ -25,6 +25,9 @@ public sealed record GpuExecutionOptions
     /// <summary>Which resident models go first when a gpulet needs room.</summary>
     public EvictionPolicy Eviction { get; init; } = EvictionPolicy.Lru;
 
+    /// <summary>Models of at most this many bytes are light under <see cref="EvictionPolicy.Torpor"/>.</summary>
+    public long LightModelBytes { get; init; } = ResidencyOptions.DefaultLightModelBytes;
+
     /// <summary>How long a swap-in waits for memory held by batches in flight (or being freed) before it is refused.</summary>
     public TimeSpan MemoryWait { get; init; } = TimeSpan.FromSeconds(30);
 
@@ -74,7 +77,7 @@ public sealed class GpuExecutionDevice : IExecutionDevice
         var index = 0;
         gpulets = new GpuletSet(MemoryBudgetBytes, (spec, bytes) =>
         {
-            var gpulet = new GpuGpulet(this, root, index++, spec, bytes);
+            var gpulet = new GpuGpulet(this, root, index++, spec, bytes, HasReplicaElsewhere);
             lock (graphsGate)
             {
                 created.RemoveAll(g => g.IsDisposed);
@@ -181,6 +184,9 @@ public sealed class GpuExecutionDevice : IExecutionDevice
 
     /// <inheritdoc />
     public Task RepartitionAsync(IReadOnlyList<PartitionSpec> partitions) => gpulets.RepartitionAsync(partitions);
+
+    // Asked only when a gpulet evicts, which is after the constructor has set the field.
+    private bool HasReplicaElsewhere(string model, IGpulet self) => gpulets.HasReplicaElsewhere(model, self);
 
     /// <summary>Makes this device's context current on the calling thread (CUDA host-memory registration needs one).</summary>
     public void BindCurrentThread() => root.Accelerator.Bind();

@@ -19,7 +19,8 @@ public sealed class GpuGpulet : IGpulet
     private GpuDevice? partition;
     private int inFlight;
 
-    internal GpuGpulet(GpuExecutionDevice owner, GpuDevice root, int index, PartitionSpec spec, long memoryBytes)
+    internal GpuGpulet(
+        GpuExecutionDevice owner, GpuDevice root, int index, PartitionSpec spec, long memoryBytes, Func<string, IGpulet, bool> hasReplicaElsewhere)
     {
         this.owner = owner;
         SmPercent = spec.SmPercent;
@@ -28,6 +29,8 @@ public sealed class GpuGpulet : IGpulet
         {
             MemoryWait = owner.Options.MemoryWait,
             Policy = owner.Options.Eviction,
+            LightModelBytes = owner.Options.LightModelBytes,
+            HasReplicaElsewhere = model => hasReplicaElsewhere(model, this),
         });
         thread = new DeviceThreads($"gpulet-{owner.Id}-{index}-{spec.SmPercent}", 1);
         // The first item on the thread: every later one finds the partition made.

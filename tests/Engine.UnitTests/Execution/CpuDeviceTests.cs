@@ -114,6 +114,41 @@ public sealed class CpuDeviceTests
         Assert.Equal(2f, MemoryMarshal.Cast<byte, float>(b.Outputs[0].Data.Span)[0]);
     }
 
+    [Theory]
+    [InlineData(EvictionPolicy.Torpor, "a")]
+    [InlineData(EvictionPolicy.Lru, "b")]
+    public async Task Torpor_policy_on_a_split_device_evicts_the_replica_before_a_sole_copy(EvictionPolicy policy, string evicted)
+    {
+        var weights = new HostWeightStore(1 << 20);
+        var size = TestModels.AddConstant(1f).LongLength;
+        weights.Put("a", TestModels.AddConstant(1f));
+        weights.Put("b", TestModels.AddConstant(2f));
+        weights.Put("c", TestModels.AddConstant(3f));
+        // Both gpulets bind "a"; each has room for two of these (equally light) models.
+        var options = new CpuDeviceOptions
+        {
+            Cores = 2,
+            MemoryBudgetBytes = 1 << 20,
+            Eviction = policy,
+            Partitions = [new PartitionSpec(50, ["a", "b", "c"], 2 * size + 1), new PartitionSpec(50, ["a"], 2 * size + 1)],
+        };
+        using var device = new CpuDevice("cpu-torpor", options, weights);
+        var (first, second) = (device.Gpulets[0], device.Gpulets[1]);
+        await second.EnsureResidentAsync("a");
+        await first.EnsureResidentAsync("b");
+        await first.EnsureResidentAsync("a");
+
+        // "b" is the least recently used on the first gpulet, but "a" has a copy on the second.
+        await first.EnsureResidentAsync("c");
+
+        string[] models = ["a", "b", "c"];
+        Assert.Equal(models.Where(m => m != evicted), models.Where(first.IsResident));
+        Assert.True(second.IsResident("a"), "the other gpulet's copy stays");
+        Assert.Equal(1, first.Snapshot().Evictions);
+        var result = await device.RunAsync("a", [Input(0f, 0f, 0f)], ["y"]);
+        Assert.Equal(1f, MemoryMarshal.Cast<byte, float>(result.Outputs[0].Data.Span)[0]);
+    }
+
     private static NamedTensor Input(params float[] values) =>
         new("x", ElementType.Fp32, [1, values.Length], MemoryMarshal.AsBytes(values.AsSpan()).ToArray());
 }

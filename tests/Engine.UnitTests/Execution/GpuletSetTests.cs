@@ -204,4 +204,22 @@ public sealed class GpuletSetTests
         factory.Made[0].ReleaseHeld();
         await first;
     }
+
+    [Fact]
+    public async Task A_model_has_a_replica_elsewhere_only_when_another_gpulet_holds_it()
+    {
+        var factory = new Factory();
+        using var set = new GpuletSet(1000, factory.Create, [new PartitionSpec(50, ["a"]), new PartitionSpec(50, ["b"])]);
+        var (first, second) = (factory.Made[0], factory.Made[1]);
+        await first.EnsureResidentAsync("a");
+
+        Assert.False(set.HasReplicaElsewhere("a", first));
+        Assert.True(set.HasReplicaElsewhere("a", second));
+        Assert.False(set.HasReplicaElsewhere("b", first));
+
+        await second.EnsureResidentAsync("a");
+        Assert.True(set.HasReplicaElsewhere("a", first));
+        await set.RepartitionAsync([new PartitionSpec(100, [])]);
+        Assert.False(set.HasReplicaElsewhere("a", factory.Made[2]));
+    }
 }

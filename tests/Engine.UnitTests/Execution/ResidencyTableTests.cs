@@ -151,6 +151,48 @@ public sealed class ResidencyTableTests
         Assert.False(table.Contains("m"));
     }
 
+    [Fact]
+    public async Task Contains_does_not_wait_for_the_table_lock()
+    {
+        var table = new ResidencyTable<Resident>(300, TimeSpan.Zero);
+        await UseAsync(table, "resident", 100);
+        var inSwapIn = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var answered = new ManualResetEventSlim();
+        var loaded = new TaskCompletionSource<Resident>(TaskCreationOptions.RunContinuationsAsynchronously);
+        // A swap-in callback runs under the table's lock; this one keeps the lock until another thread has read residency.
+        var acquire = Task.Run(() => table.AcquireAsync("swapping", 100, () =>
+        {
+            inSwapIn.SetResult();
+            answered.Wait();
+            return loaded.Task;
+        }));
+        (bool Resident, bool Absent) read;
+        try
+        {
+            await inSwapIn.Task.WaitAsync(TimeSpan.FromMinutes(1));
+            // Were Contains to take the lock, this would wait for the callback, which waits for it: the guard fails it.
+            read = await Task.Run(() => (table.Contains("resident"), table.Contains("absent"))).WaitAsync(TimeSpan.FromMinutes(1));
+        }
+        finally
+        {
+            answered.Set();
+        }
+
+        Assert.True(read.Resident);
+        Assert.False(read.Absent);
+        // Snapshot takes the lock, so the swap-in has registered its entry by now; it still counts while loading.
+        Assert.Contains(table.Snapshot(0).Resident, r => r.Model == "swapping");
+        Assert.True(table.Contains("swapping"));
+        Assert.False(acquire.IsCompleted);
+        loaded.SetResult(new Resident("swapping"));
+        Assert.True((await acquire).SwappedIn);
+        table.Release("swapping");
+        Assert.True(table.TryEvict("swapping"));
+        Assert.False(table.Contains("swapping"));
+        table.Clear();
+        Assert.False(table.Contains("resident"));
+    }
+
     private static ResidencyTable<Resident> Torpor(long budget, Func<string, bool>? hasReplicaElsewhere = null) =>
         new(new ResidencyOptions(budget) { Policy = EvictionPolicy.Torpor, LightModelBytes = 100, HasReplicaElsewhere = hasReplicaElsewhere });
 

@@ -218,4 +218,37 @@ public sealed class GpuSwapTests
         SwapModels.AssertMatches(vggExpected, (await again).Outputs);
         Assert.Equal(100, device.Gpulets.Single().SmPercent);
     }
+
+    [Theory]
+    [InlineData(EvictionPolicy.Torpor, "a")]
+    [InlineData(EvictionPolicy.Lru, "b")]
+    public async Task Torpor_policy_on_split_gpulets_evicts_the_replica_before_a_sole_copy(EvictionPolicy policy, string evicted)
+    {
+        var store = SwapModels.Store(("a", "lenet5_tiny"), ("b", "lenet5_tiny"), ("c", "lenet5_tiny"));
+        Assert.True(store.TryGetPacked("a", out var packed));
+        var weights = Math.Max(1, packed.Layout.TotalBytes);
+        // Both gpulets bind "a"; each has room for two of these (equally light) models.
+        var share = 2 * weights + weights / 2;
+        var options = new GpuExecutionOptions
+        {
+            ReservedBytes = 8L << 20,
+            Eviction = policy,
+            Partitions = [new PartitionSpec(50, ["a", "b", "c"], share), new PartitionSpec(50, ["a"], share)],
+        };
+        using var device = await SwapModels.StartAsync(store, options);
+        var (first, second) = (device.Gpulets[0], device.Gpulets[1]);
+        await second.EnsureResidentAsync("a").WaitAsync(Guard);
+        await first.EnsureResidentAsync("b").WaitAsync(Guard);
+        await first.EnsureResidentAsync("a").WaitAsync(Guard);
+
+        // "b" is the least recently used on the first gpulet, but "a" has a copy on the second.
+        await first.EnsureResidentAsync("c").WaitAsync(Guard);
+
+        string[] models = ["a", "b", "c"];
+        Assert.Equal(models.Where(m => m != evicted), models.Where(first.IsResident));
+        Assert.True(second.IsResident("a"), "the other gpulet's copy stays");
+        var inputs = SwapModels.Inputs("lenet5_tiny");
+        var result = await device.RunAsync("a", inputs, SwapModels.Outputs("lenet5_tiny")).WaitAsync(Guard);
+        SwapModels.AssertMatches(SwapModels.OnnxRuntime("lenet5_tiny", inputs), result.Outputs);
+    }
 }
