@@ -69,6 +69,9 @@ public sealed class CpuDeviceSettings
     /// <summary>Let ONNX Runtime threads spin.</summary>
     public bool AllowSpinning { get; set; }
 
+    /// <summary>"lru", or "torpor" (replicas on another gpulet first, then light models, then heavy ones by LRU).</summary>
+    public string Eviction { get; set; } = "lru";
+
     /// <summary>Why these settings cannot start a device, or null when they can.</summary>
     public string? Validate()
     {
@@ -84,6 +87,10 @@ public sealed class CpuDeviceSettings
         if (MemoryBudgetBytes <= 0)
         {
             return $"{key}:MemoryBudgetBytes must be positive, not {MemoryBudgetBytes}";
+        }
+        if (Eviction is not ("lru" or "torpor"))
+        {
+            return $"{key}:Eviction must be lru or torpor, not '{Eviction}'";
         }
         if (Partitions is { } shares)
         {
@@ -118,6 +125,7 @@ public sealed class CpuDeviceSettings
             Partitions = Partitions is { } shares ? [.. shares.Select(s => new PartitionSpec(s, []))] : PartitionSpec.WholeDevice,
             MemoryBudgetBytes = MemoryBudgetBytes,
             AllowSpinning = AllowSpinning,
+            Eviction = Eviction == "torpor" ? EvictionPolicy.Torpor : EvictionPolicy.Lru,
         };
     }
 }
