@@ -11,6 +11,9 @@ public sealed record ModelConfig
     /// <summary>Latency objective of one request, end to end inside the server.</summary>
     public double SloMs { get; init; } = 100;
 
+    /// <summary>Whether config.json sets slo_ms (admission control holds only such models to their SLO).</summary>
+    public bool SloMsSet { get; init; }
+
     /// <summary>Largest batch the server forms; 1 disables batching. Models without a dynamic batch dimension always run at 1.</summary>
     public int MaxBatchSize { get; init; } = 8;
 
@@ -53,7 +56,7 @@ public sealed record ModelConfig
                 var value = property.Value;
                 config = property.Name switch
                 {
-                    "slo_ms" => config with { SloMs = Positive(value, property.Name, model, double.MaxValue) },
+                    "slo_ms" => config with { SloMs = Positive(value, property.Name, model, double.MaxValue), SloMsSet = true },
                     "max_batch_size" => config with { MaxBatchSize = (int)Positive(value, property.Name, model, BatchSizeLimit, integer: true) },
                     "priority" => config with { Priority = Integer(value, property.Name, model) },
                     "max_queue_delay_ms" => config with { MaxQueueDelayMs = NonNegative(value, property.Name, model) },

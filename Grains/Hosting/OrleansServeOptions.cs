@@ -221,6 +221,31 @@ public sealed class SchedulerSettings
 
     /// <summary>Weight of the newest period in the EWMA of each model's request rate.</summary>
     public double RateEwmaWeight { get; set; } = 0.5;
+
+    /// <summary>
+    /// Push each plan's gpulets (SM shares and model bindings) to the devices after a re-plan. Off by default: with
+    /// only whole-device profiles measured so far, the planned splits are extrapolations.
+    /// </summary>
+    public bool ApplyPlan { get; set; }
+
+    /// <summary>
+    /// Refuse at once (503, with the reason) a request of a model whose config.json sets slo_ms when the queue ahead
+    /// of it cannot drain within that SLO at the model's measured batch latency.
+    /// </summary>
+    public bool Admission { get; set; } = true;
+
+    /// <summary>The planners <see cref="Policy"/> may name.</summary>
+    public static IReadOnlyList<string> Policies { get; } = ["gpulet", "temporal", "swap", "orleansserve"];
+
+    /// <summary>Why these settings cannot run the scheduler, or null when they can.</summary>
+    public string? Validate()
+    {
+        const string key = $"{OrleansServeOptions.Section}:Scheduler";
+        return !Policies.Contains(Policy) ? $"{key}:Policy '{Policy}' is not one of {string.Join(", ", Policies)}"
+            : ReplanPeriodSeconds < 0 || double.IsNaN(ReplanPeriodSeconds) ? $"{key}:ReplanPeriodSeconds must be 0 (only when asked) or more, not {ReplanPeriodSeconds}"
+            : RateEwmaWeight is <= 0 or > 1 || double.IsNaN(RateEwmaWeight) ? $"{key}:RateEwmaWeight must be in (0, 1], not {RateEwmaWeight}"
+            : null;
+    }
 }
 
 /// <summary>Refuses to start a silo whose settings cannot make its devices, naming the setting and why.</summary>
@@ -228,7 +253,7 @@ public sealed class OrleansServeOptionsValidator : IValidateOptions<OrleansServe
 {
     /// <inheritdoc />
     public ValidateOptionsResult Validate(string? name, OrleansServeOptions options) =>
-        (options.CpuDevice.Validate() ?? options.Gpu.Validate() ?? ValidateMemory(options)) is { } error
+        (options.CpuDevice.Validate() ?? options.Gpu.Validate() ?? options.Scheduler.Validate() ?? ValidateMemory(options)) is { } error
             ? ValidateOptionsResult.Fail(error)
             : ValidateOptionsResult.Success;
 

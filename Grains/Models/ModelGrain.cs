@@ -6,6 +6,7 @@ using OrleansServe.Engine.Repository;
 using OrleansServe.Grains.Devices;
 using OrleansServe.Grains.Hosting;
 using OrleansServe.Grains.Scheduling;
+using OrleansServe.Scheduler.Runtime;
 
 namespace OrleansServe.Grains.Models;
 
@@ -134,11 +135,34 @@ public sealed class ModelGrain(
             statistics.Failed(ElapsedNs(started));
             throw new InferenceException(InferenceErrorKind.Overloaded, $"model '{Name}' has {queue.Count} requests queued, its max_queue_size");
         }
+        if (Admit(model) is { } refusal)
+        {
+            statistics.Failed(ElapsedNs(started));
+            throw new InferenceException(InferenceErrorKind.Overloaded, $"model '{Name}' refused the request: {refusal}");
+        }
         var pending = new Pending(prepared, started, new TaskCompletionSource<InferenceResponse>(TaskCreationOptions.RunContinuationsAsynchronously));
         queue.AddLast(pending);
         queuedSamples += prepared.BatchSize;
         Dispatch();
         return await pending.Completion.Task;
+    }
+
+    /// <summary>
+    /// Clockwork's rule in the request path: why a request must be refused at once, or null to admit it. Only models
+    /// whose config.json sets slo_ms are held to it, and only with samples queued ahead (a request with nothing ahead
+    /// starts at once, so refusing it frees nothing). The prediction uses what this grain really does: batches of up
+    /// to max_batch_size, each taking the measured mean of the largest batch size run so far; with nothing measured
+    /// yet the request is admitted.
+    /// </summary>
+    private string? Admit(ServedModel model)
+    {
+        if (!options.Value.Scheduler.Admission || !model.Config.SloMsSet || queuedSamples == 0
+            || statistics.LargestBatchLatency(model.MaxBatchSize) is not { } measured)
+        {
+            return null;
+        }
+        var decision = AdmissionControl.Decide(queuedSamples, model.MaxBatchSize, measured.MeanMs, measured.MeanMs, model.Config.SloMs);
+        return decision.Admitted ? null : decision.Reason;
     }
 
     /// <summary>

@@ -55,6 +55,22 @@ internal sealed class StatisticsCounter
         totals.Output.Add(outputNs);
     }
 
+    /// <summary>
+    /// Mean device time (input, infer, output) of the largest batch size measured up to <paramref name="maxBatch"/>,
+    /// or null before any batch has run.
+    /// </summary>
+    public (int Batch, double MeanMs)? LargestBatchLatency(int maxBatch)
+    {
+        foreach (var (size, totals) in batches.Reverse())
+        {
+            if (size <= maxBatch && totals.Infer.Count > 0)
+            {
+                return (size, (totals.Input.Ns + totals.Infer.Ns + totals.Output.Ns) / (double)totals.Infer.Count / 1e6);
+            }
+        }
+        return null;
+    }
+
     public void Succeeded(long ns) => success.Add(ns);
 
     public void Failed(long ns) => fail.Add(ns);

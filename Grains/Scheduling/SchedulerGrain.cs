@@ -13,8 +13,8 @@ namespace OrleansServe.Grains.Scheduling;
 /// <summary>
 /// The cluster's scheduler. It places each model on the least-loaded device with room, preferring the silo that
 /// holds the model's weights, and re-plans periodically with the configured planner from EWMA request rates and the
-/// batch latencies the models measured. The schedule is computed and published; devices can be split into gpulets
-/// (<see cref="IGpuGrain.RepartitionAsync"/>), but the scheduler does not apply its plan's gpulets to them yet.
+/// batch latencies the models measured. The schedule is published; with OrleansServe:Scheduler:ApplyPlan each
+/// plan's gpulets are also pushed to the devices (<see cref="IGpuGrain.RepartitionAsync"/>) where they changed.
 /// </summary>
 public sealed class SchedulerGrain(ILogger<SchedulerGrain> logger, IOptions<OrleansServeOptions> options) : Grain, ISchedulerGrain
 {
@@ -28,6 +28,7 @@ public sealed class SchedulerGrain(ILogger<SchedulerGrain> logger, IOptions<Orle
     private long planVersion;
     private long scheduleVersion;
     private string? schedule;
+    private Task applying = Task.CompletedTask;
 
     /// <inheritdoc />
     public override Task OnActivateAsync(CancellationToken cancellationToken)
@@ -150,11 +151,17 @@ public sealed class SchedulerGrain(ILogger<SchedulerGrain> logger, IOptions<Orle
         }
 
         JsonNode? plan = null;
-        if (demands.Count > 0 && devices.Count > 0)
+        JsonNode? applied = null;
+        var targets = PlanTargets();
+        if (demands.Count > 0 && targets.Count > 0)
         {
-            var cluster = new ClusterSpec(devices.Count, devices.Values.Min(d => d.MemoryBudgetBytes), ClusterSpec.GpuletPartitions);
+            var cluster = new ClusterSpec(targets.Count, targets.Min(d => d.MemoryBudgetBytes), ClusterSpec.GpuletPartitions);
             var result = planner.Plan(demands, cluster, new ProfileTable(rows), NoInterference.Instance);
             plan = JsonNode.Parse(PlanJson.Serialize(result));
+            if (settings.ApplyPlan)
+            {
+                applied = await ApplyInTurnAsync(result, targets);
+            }
         }
         var report = new JsonObject
         {
@@ -166,10 +173,124 @@ public sealed class SchedulerGrain(ILogger<SchedulerGrain> logger, IOptions<Orle
             ["rates_rps"] = rateReport,
             ["not_planned"] = notPlanned,
             ["plan"] = plan,
+            ["apply_plan"] = settings.ApplyPlan,
+            ["applied"] = applied,
         };
         schedule = report.ToJsonString(new JsonSerializerOptions { WriteIndented = false });
         logger.LogDebug("Schedule {Version}: {Models} model(s) planned with {Policy}", scheduleVersion, demands.Count, planner.Name);
         return schedule;
+    }
+
+    /// <summary>Applies one plan after any apply still running, so two re-plans never split a device at once.</summary>
+    private async Task<JsonArray> ApplyInTurnAsync(SchedulePlan plan, IReadOnlyList<DeviceDescription> targets)
+    {
+        var previous = applying;
+        var current = ApplyAfterAsync(previous, plan, targets);
+        applying = current;
+        return await current;
+    }
+
+    private async Task<JsonArray> ApplyAfterAsync(Task previous, SchedulePlan plan, IReadOnlyList<DeviceDescription> targets)
+    {
+        try
+        {
+            await previous;
+        }
+        catch (Exception e)
+        {
+            logger.LogDebug(e, "An earlier plan application failed");
+        }
+        var report = new JsonArray();
+        foreach (var (gpu, device) in MapGpus(plan, targets))
+        {
+            report.Add(await ApplyGpuAsync(gpu, device));
+        }
+        return report;
+    }
+
+    /// <summary>
+    /// Repartitions one device as the plan's GPU says, only when its shares or bindings differ from the device's
+    /// current gpulets. Models the plan does not place are bound nowhere, so the device serves them where they are
+    /// resident or on its least loaded gpulet (late binding). A split the device refuses is reported, not retried.
+    /// </summary>
+    private async Task<JsonObject> ApplyGpuAsync(GpuPlan gpu, DeviceDescription device)
+    {
+        var wanted = gpu.Gpulets
+            .Select(g => new GpuletPlan(g.Partition, [.. g.Models.Select(m => m.Model).Distinct(StringComparer.Ordinal)]))
+            .ToArray();
+        var entry = new JsonObject
+        {
+            ["gpu"] = gpu.Gpu,
+            ["device"] = device.Key,
+            ["gpulets"] = new JsonArray([.. wanted.Select(g => (JsonNode)new JsonObject
+            {
+                ["sm_percent"] = g.SmPercent,
+                ["models"] = new JsonArray([.. g.Models.Select(m => (JsonNode)JsonValue.Create(m))]),
+            })]),
+        };
+        var grain = GrainFactory.GetGrain<IGpuGrain>(device.Key);
+        try
+        {
+            var current = (await grain.GetStatusAsync()).Gpulets;
+            if (SameSplit(current, wanted))
+            {
+                entry["action"] = "unchanged";
+                return entry;
+            }
+            await grain.RepartitionAsync(wanted);
+            entry["action"] = "repartitioned";
+            logger.LogInformation("Device {Device} split as planned: {Shares}", device.Key, string.Join("/", wanted.Select(g => g.SmPercent)));
+        }
+        catch (InferenceException e)
+        {
+            entry["action"] = "refused";
+            entry["reason"] = e.Message;
+            logger.LogWarning("Device {Device} refused the planned split: {Reason}", device.Key, e.Message);
+        }
+        return entry;
+    }
+
+    private static bool SameSplit(GpuletStatus[] current, GpuletPlan[] wanted) =>
+        current.Length == wanted.Length
+        && current.Zip(wanted).All(p => p.First.SmPercent == p.Second.SmPercent
+            && p.First.Models.Order(StringComparer.Ordinal).SequenceEqual(p.Second.Models.Order(StringComparer.Ordinal), StringComparer.Ordinal));
+
+    /// <summary>
+    /// The devices a plan's GPUs stand for: per silo, its GPU-engine devices in key order, or its CPU device when
+    /// the silo has nothing else (a CPU device beside GPUs serves only what the GPU engine cannot run).
+    /// </summary>
+    private List<DeviceDescription> PlanTargets() =>
+        [.. devices.Values
+            .GroupBy(d => d.Silo, StringComparer.Ordinal)
+            .OrderBy(g => g.Key, StringComparer.Ordinal)
+            .SelectMany(silo => silo.Any(d => d.Kind != "cpu") ? silo.Where(d => d.Kind != "cpu") : silo)
+            .OrderBy(d => d.Silo, StringComparer.Ordinal)
+            .ThenBy(d => d.Key, StringComparer.Ordinal)];
+
+    /// <summary>
+    /// Gives each planned GPU, in order, the unused target device where most of its models are already placed
+    /// (ties: the first in order), so applying a plan moves as few models between devices as it can.
+    /// </summary>
+    private List<(GpuPlan Gpu, DeviceDescription Device)> MapGpus(SchedulePlan plan, IReadOnlyList<DeviceDescription> targets)
+    {
+        var free = targets.ToList();
+        var mapped = new List<(GpuPlan, DeviceDescription)>();
+        foreach (var gpu in plan.Gpus)
+        {
+            if (free.Count == 0)
+            {
+                break;
+            }
+            var models = gpu.Gpulets.SelectMany(g => g.Models).Select(m => m.Model).ToHashSet(StringComparer.Ordinal);
+            var device = free
+                .Select((d, i) => (Device: d, Order: i, Placed: models.Count(m => placements.TryGetValue(m, out var p) && p.Device == d.Key)))
+                .OrderByDescending(c => c.Placed)
+                .ThenBy(c => c.Order)
+                .First().Device;
+            free.Remove(device);
+            mapped.Add((gpu, device));
+        }
+        return mapped;
     }
 
     private sealed record ObservedModel(string Name, long Bytes, double SloMs, long Requests, IReadOnlyList<ObservedBatch> Batches);
@@ -204,7 +325,6 @@ public sealed class SchedulerGrain(ILogger<SchedulerGrain> logger, IOptions<Orle
         _ => throw new InvalidOperationException($"OrleansServe:Scheduler:Policy '{policy}' is not one of gpulet, temporal, swap, orleansserve"),
     };
 
-    /// <summary>Least-loaded (by share of its budget placed) device of the silo that the model fits on.</summary>
     /// <summary>
     /// A device of the silo with room for the model: GPU-engine devices first for a model the engine runs (a GPU is
     /// why the silo has one), then the least loaded by placed bytes over budget.

@@ -27,6 +27,6 @@ public static class AdmissionControl
         return predicted <= sloMs
             ? new AdmissionDecision(true, predicted, null)
             : new AdmissionDecision(false, predicted,
-                $"cannot meet the {sloMs:0.#} ms SLO: {queuedAhead} request(s) queued ahead in batches of {batchSize}, predicted {predicted:0.#} ms");
+                $"cannot meet the {sloMs:0.###} ms SLO: {queuedAhead} request(s) queued ahead in batches of {batchSize}, predicted {predicted:0.###} ms");
     }
 }

@@ -35,6 +35,25 @@ public sealed class SchedulerGrainTests(SmallModelsCluster fixture) : IClassFixt
     }
 
     [Fact]
+    public async Task Without_apply_plan_a_replan_leaves_the_devices_as_they_are()
+    {
+        var device = fixture.Grains.GetGrain<IGpuGrain>((await Scheduler.GetDevicesAsync()).Single().Key);
+        var before = await device.GetStatusAsync();
+        await Scheduler.ReplanAsync();
+        for (var i = 0; i < 5; i++)
+        {
+            await fixture.Grains.GetGrain<IModelGrain>("add_fast").InferAsync(Request(Fp32("x", [1, 3], i, i, i)));
+        }
+
+        using var schedule = JsonDocument.Parse(await Scheduler.ReplanAsync());
+
+        Assert.False(schedule.RootElement.GetProperty("apply_plan").GetBoolean());
+        Assert.Equal(JsonValueKind.Null, schedule.RootElement.GetProperty("applied").ValueKind);
+        var after = await device.GetStatusAsync();
+        Assert.Equal(before.Gpulets.Select(g => (g.SmPercent, string.Join(",", g.Models))), after.Gpulets.Select(g => (g.SmPercent, string.Join(",", g.Models))));
+    }
+
+    [Fact]
     public async Task The_latest_schedule_is_kept_and_each_replan_has_a_new_version()
     {
         using var first = JsonDocument.Parse(await Scheduler.ReplanAsync());

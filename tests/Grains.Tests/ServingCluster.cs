@@ -77,6 +77,9 @@ public sealed class SmallModelsCluster : ServingCluster
         AddModel("versioned", TestModels.AddConstant(1f), "{}", version: "1");
         AddModel("versioned", TestModels.AddConstant(2f), "{}", version: "2");
         AddModel("mlp", SampleZoo.Build("mlp"), """{"max_batch_size": 8}""");
+        // Held to their SLOs by admission control: no batch can meet the first, every batch meets the second.
+        AddModel("add_tight_slo", TestModels.AddConstant(4f), """{"max_batch_size": 8, "max_queue_delay_ms": 60000, "slo_ms": 0.001}""");
+        AddModel("add_loose_slo", TestModels.AddConstant(5f), """{"max_batch_size": 8, "max_queue_delay_ms": 60000, "slo_ms": 1000000}""");
     }
 
     /// <summary>A well-formed file with a valid signature whose graph uses an operator no runtime knows.</summary>
