@@ -77,6 +77,18 @@ public interface ISchedulerGrain : IGrainWithStringKey
     Task UnregisterDeviceAsync(string deviceKey);
 
     /// <summary>
+    /// Replaces the imported profile table with CSV rows <c>model,partition,batch,latency_ms[,device][,source]</c>
+    /// (e.g. from <c>Cli profile</c> or <c>swap-bench --measure share</c>), persisted as grain state; returns the row
+    /// count. Invalid CSV is refused as a bad request naming every bad line, and the table is left as it was.
+    /// </summary>
+    [Alias("ImportProfiles")]
+    Task<int> ImportProfilesAsync(string csv);
+
+    /// <summary>The profile table the planner uses, as CSV: the imported rows merged with the latencies the running models measured.</summary>
+    [Alias("ExportProfiles")]
+    Task<string> ExportProfilesAsync();
+
+    /// <summary>
     /// Places a model and returns the key of the device that serves it, on <paramref name="silo"/> (where the
     /// model's weights are in host memory). A model the GPU engine can run goes to a GPU device when the silo has
     /// one with room; others go to the CPU device.

@@ -13,8 +13,8 @@ namespace OrleansServe.ApiHost.Apis;
 public static class AdminApi
 {
     /// <summary>
-    /// Maps GET /v2/admin/plan, /v2/admin/devices[/{key}] and /v2/admin/schedule, and POST
-    /// /v2/admin/schedule/replan and /v2/admin/devices/{key}/partitions. A device is named by its full key
+    /// Maps GET /v2/admin/plan, /v2/admin/devices[/{key}], /v2/admin/schedule and /v2/admin/profiles, POST
+    /// /v2/admin/schedule/replan and /v2/admin/devices/{key}/partitions, and PUT /v2/admin/profiles. A device is named by its full key
     /// (URL-encoded, as /v2/admin/devices lists it) or by its local id ("cpu0") when one device of the cluster has it.
     /// </summary>
     public static IEndpointRouteBuilder MapAdminApi(this IEndpointRouteBuilder routes)
@@ -28,6 +28,9 @@ public static class AdminApi
             TypedResults.Text(await grains.GetGrain<ISchedulerGrain>(SchedulerGrain.Key).GetScheduleAsync(), "application/json"));
         routes.MapPost("/v2/admin/schedule/replan", async (IGrainFactory grains) =>
             TypedResults.Text(await grains.GetGrain<ISchedulerGrain>(SchedulerGrain.Key).ReplanAsync(), "application/json"));
+        routes.MapGet("/v2/admin/profiles", async (IGrainFactory grains) =>
+            TypedResults.Text(await grains.GetGrain<ISchedulerGrain>(SchedulerGrain.Key).ExportProfilesAsync(), "text/csv"));
+        routes.MapPut("/v2/admin/profiles", ImportProfilesAsync);
         return routes;
     }
 
@@ -60,6 +63,15 @@ public static class AdminApi
         }
         var plans = partitions.Select(p => new GpuletPlan(p.SmPercent, p.Models ?? [], p.MemoryBytes)).ToArray();
         return TypedResults.Ok(await device.RepartitionAsync(plans));
+    }
+
+    /// <summary>Replaces the imported profile table with the CSV body; answers with its row count.</summary>
+    private static async Task<IResult> ImportProfilesAsync(HttpRequest request, IGrainFactory grains)
+    {
+        using var reader = new StreamReader(request.Body);
+        var csv = await reader.ReadToEndAsync(request.HttpContext.RequestAborted);
+        var rows = await grains.GetGrain<ISchedulerGrain>(SchedulerGrain.Key).ImportProfilesAsync(csv);
+        return TypedResults.Ok(new { rows });
     }
 
     /// <summary>The grain of a registered device named by its full key or, when unambiguous, its local id.</summary>

@@ -16,10 +16,19 @@ namespace OrleansServe.Grains.Scheduling;
 /// batch latencies the models measured. The schedule is published; with OrleansServe:Scheduler:ApplyPlan each
 /// plan's gpulets are also pushed to the devices (<see cref="IGpuGrain.RepartitionAsync"/>) where they changed.
 /// </summary>
-public sealed class SchedulerGrain(ILogger<SchedulerGrain> logger, IOptions<OrleansServeOptions> options) : Grain, ISchedulerGrain
+public sealed class SchedulerGrain(
+    ILogger<SchedulerGrain> logger,
+    IOptions<OrleansServeOptions> options,
+    [PersistentState("profiles")] IPersistentState<ImportedProfiles> imported) : Grain, ISchedulerGrain
 {
     /// <summary>The singleton key.</summary>
     public const string Key = "default";
+
+    /// <summary>The device type of every profile row the scheduler plans with: it plans for the devices it has.</summary>
+    private const string PlannedDevice = "device";
+
+    private ProfileTable? importedTable;
+    private List<ProfileRow> observedRows = [];
 
     private readonly Dictionary<string, DeviceDescription> devices = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (string Device, long Bytes)> placements = new(StringComparer.Ordinal);
@@ -122,7 +131,7 @@ public sealed class SchedulerGrain(ILogger<SchedulerGrain> logger, IOptions<Orle
         var observed = await Task.WhenAll(models.Select(m => ObserveAsync(m.Name, m.Bytes)));
         var now = TimeProvider.System.GetTimestamp() / (double)TimeProvider.System.TimestampFrequency;
 
-        var rows = new List<ProfileRow>();
+        var measured = new List<ProfileRow>();
         var demands = new List<ModelDemand>();
         var notPlanned = new JsonObject();
         var rateReport = new JsonObject();
@@ -134,10 +143,11 @@ public sealed class SchedulerGrain(ILogger<SchedulerGrain> logger, IOptions<Orle
             }
             rate.Observe(model.Requests, now);
             rateReport[model.Name] = Math.Round(rate.RateRps, 3);
-            var profile = ObservedProfiles.Rows(model.Name, "device", model.Batches).ToList();
-            if (profile.Count == 0)
+            var profile = ObservedProfiles.Rows(model.Name, PlannedDevice, model.Batches).ToList();
+            measured.AddRange(profile);
+            if (profile.Count == 0 && !Imported().Contains(model.Name))
             {
-                notPlanned[model.Name] = "no batch latency measured yet";
+                notPlanned[model.Name] = "no batch latency measured or imported yet";
             }
             else if (!rate.HasRate || rate.RateRps <= 0)
             {
@@ -145,18 +155,18 @@ public sealed class SchedulerGrain(ILogger<SchedulerGrain> logger, IOptions<Orle
             }
             else
             {
-                rows.AddRange(profile);
                 demands.Add(new ModelDemand(new ModelSpec(model.Name, model.SloMs, model.Bytes, model.Bytes), rate.RateRps));
             }
         }
 
+        observedRows = measured;
         JsonNode? plan = null;
         JsonNode? applied = null;
         var targets = PlanTargets();
         if (demands.Count > 0 && targets.Count > 0)
         {
             var cluster = new ClusterSpec(targets.Count, targets.Min(d => d.MemoryBudgetBytes), ClusterSpec.GpuletPartitions);
-            var result = planner.Plan(demands, cluster, new ProfileTable(rows), NoInterference.Instance);
+            var result = planner.Plan(demands, cluster, Merged(measured), NoInterference.Instance);
             plan = JsonNode.Parse(PlanJson.Serialize(result));
             if (settings.ApplyPlan)
             {
@@ -169,7 +179,7 @@ public sealed class SchedulerGrain(ILogger<SchedulerGrain> logger, IOptions<Orle
             ["policy"] = planner.Name,
             ["computed_at"] = DateTimeOffset.UtcNow.ToString("O"),
             ["devices"] = devices.Count,
-            ["latency_source"] = "measured",
+            ["latency_source"] = Imported().Rows.Count > 0 ? "measured, then imported profiles" : "measured",
             ["rates_rps"] = rateReport,
             ["not_planned"] = notPlanned,
             ["plan"] = plan,
@@ -324,6 +334,41 @@ public sealed class SchedulerGrain(ILogger<SchedulerGrain> logger, IOptions<Orle
         "orleansserve" => new OrleansServePlanner(),
         _ => throw new InvalidOperationException($"OrleansServe:Scheduler:Policy '{policy}' is not one of gpulet, temporal, swap, orleansserve"),
     };
+
+    /// <inheritdoc />
+    public async Task<int> ImportProfilesAsync(string csv)
+    {
+        ProfileTable table;
+        try
+        {
+            // Rows name the device they were measured on; the scheduler plans with them for the devices it has.
+            var rows = ProfileTable.FromCsv(csv ?? "", PlannedDevice, ProfileSource.Imported).Rows.Select(r => r with { Device = PlannedDevice });
+            table = new ProfileTable(rows);
+        }
+        catch (Exception e) when (e is ProfileFormatException or ArgumentException)
+        {
+            throw new InferenceException(InferenceErrorKind.BadRequest, $"the profile table was not imported: {e.Message}");
+        }
+        imported.State = new ImportedProfiles { Csv = table.ToCsv() };
+        await imported.WriteStateAsync();
+        importedTable = table;
+        logger.LogInformation("Imported a profile table of {Rows} rows for {Models} models", table.Rows.Count, table.Models.Count);
+        return table.Rows.Count;
+    }
+
+    /// <inheritdoc />
+    public Task<string> ExportProfilesAsync() => Task.FromResult(Merged(observedRows).ToCsv());
+
+    /// <summary>The imported table, read from the persisted state on first use.</summary>
+    private ProfileTable Imported() =>
+        importedTable ??= imported.State.Csv.Length == 0 ? new ProfileTable([]) : ProfileTable.FromCsv(imported.State.Csv, PlannedDevice, ProfileSource.Imported);
+
+    /// <summary>Measured latencies, and imported rows for the points nothing measured (other shares, other batches).</summary>
+    private ProfileTable Merged(List<ProfileRow> measured)
+    {
+        var points = measured.Select(r => (r.Model, r.Partition, r.Batch)).ToHashSet();
+        return new ProfileTable(measured.Concat(Imported().Rows.Where(r => !points.Contains((r.Model, r.Partition, r.Batch)))));
+    }
 
     /// <summary>
     /// A device of the silo with room for the model: GPU-engine devices first for a model the engine runs (a GPU is

@@ -58,7 +58,7 @@ public abstract class ServingCluster : IAsyncLifetime
 
     private sealed class Configurator : ISiloConfigurator
     {
-        public void Configure(ISiloBuilder siloBuilder) => siloBuilder.AddOrleansServe(siloBuilder.Configuration);
+        public void Configure(ISiloBuilder siloBuilder) => siloBuilder.AddMemoryGrainStorageAsDefault().AddOrleansServe(siloBuilder.Configuration);
     }
 }
 
