@@ -14,6 +14,7 @@ var root = new RootCommand("OrleansServe command-line tools")
     GpuInfoCommand.Create(),
     SimulateCommand.Create(),
     SwapBenchCommand.Create(),
+    ProfileCommand.Create(),
 };
 
 return await root.Parse(args).InvokeAsync();
