@@ -15,6 +15,7 @@ var root = new RootCommand("OrleansServe command-line tools")
     SimulateCommand.Create(),
     SwapBenchCommand.Create(),
     ProfileCommand.Create(),
+    CpuCompareCommand.Create(),
 };
 
 return await root.Parse(args).InvokeAsync();
