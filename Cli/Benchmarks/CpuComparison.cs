@@ -1,4 +1,5 @@
 using OrleansServe.Engine.Execution;
+using OrleansServe.Engine.Zoo;
 using OrleansServe.Scheduler;
 using OrleansServe.Scheduler.Planning;
 using OrleansServe.Scheduler.Profiles;
@@ -47,12 +48,18 @@ public sealed class CpuComparison(CpuBench bench, ProfileTable profile, IReadOnl
     public PlannerOptions PlannerOptions { get; } = PlannerOptions.Default with { MaxBatch = profile.Rows.Max(r => r.Batch) };
 
     /// <summary>
-    /// Each model's spec with SLO = max(<paramref name="sloFactor"/> × its batch-1 latency on the whole device,
-    /// <paramref name="sloFloorMs"/>); memory is its file size twice (weights and a session's working set).
+    /// Each model's spec. SLO: the sample zoo's configured SLO for a sample-zoo model when <paramref name="sampleSlos"/>
+    /// is set; otherwise max(<paramref name="sloFactor"/> × its batch-1 latency on the whole device, <paramref name="sloFloorMs"/>).
+    /// Memory is its file size twice (weights and a session's working set).
     /// </summary>
-    public static IReadOnlyList<ModelSpec> Specs(CpuBench bench, ProfileTable profile, double sloFactor, double sloFloorMs) =>
+    public static IReadOnlyList<ModelSpec> Specs(CpuBench bench, ProfileTable profile, bool sampleSlos, double sloFactor, double sloFloorMs) =>
         [.. bench.Models.Select(m => new ModelSpec(
-            m.Name, Math.Round(Math.Max(sloFactor * profile.LatencyMs(m.Name, 100, 1), sloFloorMs), 3), 2 * m.Onnx.LongLength, m.Onnx.LongLength))];
+            m.Name,
+            sampleSlos && SampleZoo.ModelNames.Contains(m.Name)
+                ? SampleZoo.GetConfig(m.Name).SloMs
+                : Math.Round(Math.Max(sloFactor * profile.LatencyMs(m.Name, 100, 1), sloFloorMs), 3),
+            2 * m.Onnx.LongLength,
+            m.Onnx.LongLength))];
 
     /// <summary>The demands at a total rate: the models share it equally.</summary>
     public IReadOnlyList<ModelDemand> Demands(double totalRps) => [.. models.Select(m => new ModelDemand(m, totalRps / models.Count))];

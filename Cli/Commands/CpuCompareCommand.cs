@@ -30,6 +30,8 @@ public static class CpuCompareCommand
         var cores = new Option<int>("--cores") { Description = "Cores of the CPU device", DefaultValueFactory = _ => Environment.ProcessorCount };
         var profile = new Option<FileInfo?>("--profile") { Description = "Read the profile table from this CSV instead of measuring it" };
         var profileCsv = new Option<FileInfo?>("--profile-csv") { Description = "Write the measured profile table here" };
+        var slo = new Option<string>("--slo") { Description = "sample: the sample zoo's configured SLOs (the profile rule for other models); profile: SLO = max(factor × batch-1 latency on the whole device, floor)", DefaultValueFactory = _ => "sample" };
+        slo.AcceptOnlyFromAmong("sample", "profile");
         var sloFactor = new Option<double>("--slo-factor") { Description = "SLO = max(factor × batch-1 latency on the whole device, floor)", DefaultValueFactory = _ => 5 };
         var sloFloor = new Option<double>("--slo-floor-ms") { Description = "Smallest SLO in milliseconds", DefaultValueFactory = _ => 5 };
         var duration = new Option<double>("--duration") { Description = "Seconds of load per probed rate", DefaultValueFactory = _ => 5 };
@@ -42,7 +44,7 @@ public static class CpuCompareCommand
         var json = new Option<FileInfo?>("--json") { Description = "Write the results as JSON here" };
         var command = new Command("cpu-compare", "Compare the gpulet and temporal planners' plans by real execution on the CPU device")
         {
-            models, partitions, batches, repeats, cores, profile, profileCsv, sloFactor, sloFloor, duration, seed, step, tolerance, maxRate, trials, note, json,
+            models, partitions, batches, repeats, cores, profile, profileCsv, slo, sloFactor, sloFloor, duration, seed, step, tolerance, maxRate, trials, note, json,
         };
         command.SetAction(parse =>
         {
@@ -57,6 +59,7 @@ public static class CpuCompareCommand
                     PositiveInt(parse.GetValue(cores), "core count"),
                     parse.GetValue(profile),
                     parse.GetValue(profileCsv),
+                    parse.GetRequiredValue(slo) == "sample",
                     Positive(parse.GetValue(sloFactor), "SLO factor"),
                     Positive(parse.GetValue(sloFloor), "SLO floor"),
                     new CpuComparisonOptions(
@@ -83,7 +86,7 @@ public static class CpuCompareCommand
     /// <summary>Everything a comparison run takes.</summary>
     public sealed record Settings(
         string[] Models, int[] Partitions, int[] Batches, int Repeats, int Cores, FileInfo? Profile, FileInfo? ProfileCsv,
-        double SloFactor, double SloFloorMs, CpuComparisonOptions Options, int Trials, string Note, FileInfo? Json);
+        bool SampleSlos, double SloFactor, double SloFloorMs, CpuComparisonOptions Options, int Trials, string Note, FileInfo? Json);
 
     /// <summary>Checks what the option parser cannot: models given and distinct, whole device among the shares.</summary>
     /// <exception cref="ArgumentException">The settings cannot make a comparison.</exception>
@@ -125,7 +128,7 @@ public static class CpuCompareCommand
                 await File.WriteAllTextAsync(settings.ProfileCsv.FullName, table.ToCsv());
             }
         }
-        var specs = CpuComparison.Specs(bench, table, settings.SloFactor, settings.SloFloorMs);
+        var specs = CpuComparison.Specs(bench, table, settings.SampleSlos, settings.SloFactor, settings.SloFloorMs);
         foreach (var spec in specs)
         {
             writer.WriteLine(Invariant($"{spec.Name}: SLO {spec.SloMs:0.###} ms (batch 1 on the whole device {table.LatencyMs(spec.Name, 100, 1):0.###} ms)"));
@@ -142,7 +145,9 @@ public static class CpuCompareCommand
             ["processor_count"] = Environment.ProcessorCount,
             ["device"] = bench.Device.Name,
             ["note"] = settings.Note,
-            ["slo_rule"] = Invariant($"SLO = max({settings.SloFactor} x batch-1 latency at 100%, {settings.SloFloorMs} ms)"),
+            ["slo_rule"] = settings.SampleSlos
+                ? Invariant($"the sample zoo's configured SLO (other models: max({settings.SloFactor} x batch-1 latency at 100%, {settings.SloFloorMs} ms))")
+                : Invariant($"SLO = max({settings.SloFactor} x batch-1 latency at 100%, {settings.SloFloorMs} ms)"),
             ["rate_split"] = "equal rate per model",
             ["target_attainment"] = settings.Options.TargetAttainment,
             ["duration_seconds"] = settings.Options.DurationSeconds,

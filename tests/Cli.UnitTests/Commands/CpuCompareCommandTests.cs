@@ -6,7 +6,7 @@ namespace OrleansServe.Cli.UnitTests.Commands;
 public sealed class CpuCompareCommandTests
 {
     private static CpuCompareCommand.Settings Valid() => new(
-        ["resnet_small", "lenet5"], [50, 100], [1, 2], 1, 2, null, null, 5, 5, new CpuComparisonOptions(), 1, "", null);
+        ["resnet_small", "lenet5"], [50, 100], [1, 2], 1, 2, null, null, true, 5, 5, new CpuComparisonOptions(), 1, "", null);
 
     [Fact]
     public void Valid_settings_pass_validation()
@@ -38,6 +38,7 @@ public sealed class CpuCompareCommandTests
     [InlineData("--duration", "0")]
     [InlineData("--slo-factor", "-1")]
     [InlineData("--trials", "0")]
+    [InlineData("--slo", "tight")]
     [InlineData("--models", "no_such_model")]
     public void Cpu_compare_exits_with_1_for_an_invalid_argument(string option, string value)
     {
