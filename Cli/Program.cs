@@ -14,6 +14,8 @@ var root = new RootCommand("OrleansServe command-line tools")
     GpuInfoCommand.Create(),
     SimulateCommand.Create(),
     SwapBenchCommand.Create(),
+    ProfileCommand.Create(),
+    CpuCompareCommand.Create(),
 };
 
 return await root.Parse(args).InvokeAsync();
