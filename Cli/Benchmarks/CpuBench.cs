@@ -12,25 +12,10 @@ namespace OrleansServe.Cli.Benchmarks;
 /// batch size: what <c>profile --device cpu</c> and <c>cpu-compare</c> measure on. Everything runs through the code the
 /// server runs (gpulets as shares of the cores, ONNX Runtime sessions as residency).
 /// </summary>
-public sealed class CpuBench : IDisposable
+public sealed class CpuBench : DeviceBench
 {
-    private readonly Lock gate = new();
-    private readonly Dictionary<(string, int), NamedTensor[]> inputs = [];
-    private readonly Dictionary<string, BenchModel> models;
-
     private CpuBench(CpuDevice device, IReadOnlyList<BenchModel> models, int cores)
-    {
-        Device = device;
-        Models = models;
-        Cores = cores;
-        this.models = models.ToDictionary(m => m.Name, StringComparer.Ordinal);
-    }
-
-    /// <summary>The device under measurement.</summary>
-    public CpuDevice Device { get; }
-
-    /// <summary>The models, in the order given.</summary>
-    public IReadOnlyList<BenchModel> Models { get; }
+        : base(device, models) => Cores = cores;
 
     /// <summary>Cores the device splits among its gpulets.</summary>
     public int Cores { get; }
@@ -62,80 +47,9 @@ public sealed class CpuBench : IDisposable
     }
 
     /// <summary>The model of that name.</summary>
-    public BenchModel Model(string name) => models[name];
+    public BenchModel Model(string name) => Resolve(name);
 
-    /// <summary>Seeded inputs of a model at a batch size (made once, then shared) and its output names.</summary>
-    public (NamedTensor[] Data, string[] Outputs) InputsFor(string model, int batch)
-    {
-        var source = models[model];
-        lock (gate)
-        {
-            if (!inputs.TryGetValue((model, batch), out var data))
-            {
-                inputs[(model, batch)] = data = BenchCommand.SyntheticInputs(source.Graph, batch);
-            }
-            return (data, [.. source.Graph.Outputs.Select(o => o.Name)]);
-        }
-    }
-
-    /// <summary>Median latency of <paramref name="repeats"/> warm batches (after one untimed batch that swaps the model in).</summary>
-    public async Task<double> WarmAsync(string model, int batch, int repeats)
-    {
-        var (data, outputs) = InputsFor(model, batch);
-        await Device.RunAsync(model, data, outputs);
-        var times = new double[repeats];
-        for (var i = 0; i < repeats; i++)
-        {
-            var start = Stopwatch.GetTimestamp();
-            await Device.RunAsync(model, data, outputs);
-            times[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-        }
-        return Median(times);
-    }
-
-    /// <summary>
-    /// Latency by compute share and batch, as profile rows: the device is split into one gpulet of each share in
-    /// turn (the rest of the cores idle), and every model is timed at every batch size on it. Restores the whole
-    /// device at the end.
-    /// </summary>
-    public async Task<List<ProfileRow>> ShareAsync(IReadOnlyList<int> partitions, IReadOnlyList<int> batches, int repeats, Func<bool> timeLeft, Action<ProfileRow> progress)
-    {
-        var rows = new List<ProfileRow>();
-        try
-        {
-            foreach (var partition in partitions)
-            {
-                await Device.RepartitionAsync([new PartitionSpec(partition, [])]);
-                foreach (var model in Models)
-                {
-                    foreach (var batch in batches)
-                    {
-                        if (!timeLeft())
-                        {
-                            return rows;
-                        }
-                        var row = new ProfileRow(model.Name, partition, batch, await WarmAsync(model.Name, batch, repeats), DeviceType, ProfileSource.Measured);
-                        rows.Add(row);
-                        progress(row);
-                    }
-                }
-            }
-            return rows;
-        }
-        finally
-        {
-            await Device.RepartitionAsync(PartitionSpec.WholeDevice);
-        }
-    }
-
-    /// <summary>The median of a non-empty sample.</summary>
-    public static double Median(IReadOnlyList<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        var mid = sorted.Length / 2;
-        return sorted.Length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-    }
-
-    /// <inheritdoc />
-    public void Dispose() => Device.Dispose();
+    /// <summary>Latency by core share and batch, as profile rows of this device type (see <see cref="DeviceBench.ShareAsync"/>).</summary>
+    public Task<List<ProfileRow>> ShareAsync(IReadOnlyList<int> partitions, IReadOnlyList<int> batches, int repeats, Func<bool> timeLeft, Action<ProfileRow> progress) =>
+        ShareAsync(partitions, batches, repeats, DeviceType, timeLeft, progress);
 }

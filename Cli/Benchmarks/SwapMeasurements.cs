@@ -31,23 +31,19 @@ public sealed record BenchModel(string Name, byte[] Onnx, OnnxGraph Graph);
 /// consumes), and pairwise slowdown on complementary gpulets (the interference regression's training data).
 /// Everything runs through <see cref="GpuExecutionDevice"/>, the code the server runs.
 /// </summary>
-public sealed class SwapMeasurements : IDisposable
+public sealed class SwapMeasurements : DeviceBench
 {
     private readonly HostWeightStore store;
-    private readonly Dictionary<(string, int), Engine.Execution.NamedTensor[]> inputs = [];
 
     private SwapMeasurements(HostWeightStore store, GpuExecutionDevice device, IReadOnlyList<BenchModel> models)
+        : base(device, models)
     {
         this.store = store;
-        Device = device;
-        Models = models;
+        Gpu = device;
     }
 
-    /// <summary>The device under measurement.</summary>
-    public GpuExecutionDevice Device { get; }
-
-    /// <summary>The models, packed into pinned host memory.</summary>
-    public IReadOnlyList<BenchModel> Models { get; }
+    /// <summary>The GPU-engine device under measurement.</summary>
+    public GpuExecutionDevice Gpu { get; }
 
     /// <summary>Starts a device and packs every model's weights into pinned host memory in transfer groups.</summary>
     public static async Task<SwapMeasurements> StartAsync(GpuDeviceKind kind, IReadOnlyList<BenchModel> models, SwapMode mode, long reservedBytes, long transferGroupBytes)
@@ -105,27 +101,12 @@ public sealed class SwapMeasurements : IDisposable
         await EvictAsync(model);
         var start = Stopwatch.GetTimestamp();
         await Device.EnsureResidentAsync(model);
-        var transfer = Device.Gpulets.Select(g => g.Resident(model)?.Transfer).FirstOrDefault(t => t is not null);
+        var transfer = Gpu.Gpulets.Select(g => g.Resident(model)?.Transfer).FirstOrDefault(t => t is not null);
         if (transfer is not null)
         {
             await transfer.Completion;
         }
         return Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-    }
-
-    /// <summary>Median latency of a warm batch (resident, plan compiled) of <paramref name="repeats"/> runs.</summary>
-    public async Task<double> WarmAsync(string model, int batch, int repeats)
-    {
-        var (data, outputs) = InputsFor(model, batch);
-        await Device.RunAsync(model, data, outputs);
-        var times = new double[repeats];
-        for (var i = 0; i < repeats; i++)
-        {
-            var start = Stopwatch.GetTimestamp();
-            await Device.RunAsync(model, data, outputs);
-            times[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-        }
-        return Median(times);
     }
 
     /// <summary>Median latency of a first batch to the model after it was evicted (swap-in, planning and the forward pass).</summary>
@@ -141,32 +122,6 @@ public sealed class SwapMeasurements : IDisposable
             times[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
         }
         return Median(times);
-    }
-
-    /// <summary>Latency by SM share and batch: the device is split to one gpulet of each share in turn.</summary>
-    public async Task<List<ProfileRow>> ShareAsync(IReadOnlyList<int> partitions, IReadOnlyList<int> batches, int repeats, string deviceName, Func<bool> timeLeft, Action<ProfileRow> progress)
-    {
-        var rows = new List<ProfileRow>();
-        foreach (var partition in partitions)
-        {
-            await Device.RepartitionAsync([new PartitionSpec(partition, [])]);
-            foreach (var model in Models)
-            {
-                foreach (var batch in batches)
-                {
-                    if (!timeLeft())
-                    {
-                        await Device.RepartitionAsync(PartitionSpec.WholeDevice);
-                        return rows;
-                    }
-                    var row = new ProfileRow(model.Name, partition, batch, await WarmAsync(model.Name, batch, repeats), deviceName, ProfileSource.Measured);
-                    rows.Add(row);
-                    progress(row);
-                }
-            }
-        }
-        await Device.RepartitionAsync(PartitionSpec.WholeDevice);
-        return rows;
     }
 
     /// <summary>
@@ -239,25 +194,13 @@ public sealed class SwapMeasurements : IDisposable
         }
     }
 
-    private (Engine.Execution.NamedTensor[] Data, string[] Outputs) InputsFor(string model, int batch)
-    {
-        var source = Models.First(m => m.Name == model || Twin(m.Name) == model);
-        if (!inputs.TryGetValue((source.Name, batch), out var data))
-        {
-            inputs[(source.Name, batch)] = data = BenchCommand.SyntheticInputs(source.Graph, batch);
-        }
-        return (data, [.. source.Graph.Outputs.Select(o => o.Name)]);
-    }
+    /// <summary>A model's twin (the second name a model is paired with itself under) is the model.</summary>
+    protected override BenchModel Resolve(string model) => Models.First(m => m.Name == model || Twin(m.Name) == model);
 
-    private static double Median(double[] values)
+    /// <inheritdoc />
+    public override void Dispose()
     {
-        var sorted = values.Order().ToArray();
-        return sorted[sorted.Length / 2];
-    }
-
-    public void Dispose()
-    {
-        Device.Dispose();
+        base.Dispose();
         foreach (var model in Models)
         {
             store.Remove(model.Name);

@@ -149,7 +149,7 @@ public static class SwapBenchCommand
         var swapIns = new List<SwapInPoint>();
         using (var bench = await SwapMeasurements.StartAsync(settings.Kind, models, SwapMode.Pipelined, settings.ReservedBytes, settings.TransferGroupBytes))
         {
-            report["device"] = bench.Device.Name;
+            report["device"] = bench.Gpu.Name;
             if (settings.Parts.Contains("swapin") || settings.Parts.Contains("coldstart"))
             {
                 swapIns = await bench.SwapInAsync(settings.Repeats, bandwidth, TimeLeft);
@@ -173,7 +173,7 @@ public static class SwapBenchCommand
             if (settings.Parts.Contains("share"))
             {
                 // The profile's device column names the device type: the name up to its details, without commas.
-                var deviceType = bench.Device.Name.Split(" (")[0].Replace(',', ' ');
+                var deviceType = bench.Gpu.Name.Split(" (")[0].Replace(',', ' ');
                 var rows = await bench.ShareAsync(settings.Partitions, settings.Batches, settings.Repeats, deviceType, TimeLeft,
                     r => AnsiConsole.MarkupLineInterpolated($"share {r.Model} {r.Partition}% batch {r.Batch}: {r.LatencyMs:N3} ms"));
                 report["share"] = rows.Select(r => new { r.Model, r.Partition, r.Batch, latency_ms = r.LatencyMs }).ToList();
