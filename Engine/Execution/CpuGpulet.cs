@@ -104,6 +104,9 @@ public sealed class CpuGpulet : IGpulet
     public bool IsResident(string model) => residency.Contains(model);
 
     /// <inheritdoc />
+    public bool CanHold(string model) => !weights.TryGet(model, out var bytes) || bytes.LongLength <= MemoryBudgetBytes;
+
+    /// <inheritdoc />
     public ResidencySnapshot Snapshot() => residency.Snapshot(Volatile.Read(ref inFlight));
 
     private async Task<(InferenceSession Session, bool SwappedIn)> AcquireAsync(string model)

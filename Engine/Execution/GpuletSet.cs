@@ -271,11 +271,14 @@ public sealed class GpuletSet : IDisposable
         while (true)
         {
             var current = slots;
-            var bound = current.Where(s => s.Bound.Contains(model)).ToList();
-            var candidates = bound.Count > 0 ? bound : current.Where(s => s.Gpulet.IsResident(model)).ToList();
+            // Gpulets whose memory share cannot hold the model are left out, unless none can (its refusal then says why).
+            var fitting = current.Where(s => s.Gpulet.CanHold(model)).ToList();
+            var eligible = fitting.Count > 0 ? fitting : [.. current];
+            var bound = eligible.Where(s => s.Bound.Contains(model)).ToList();
+            var candidates = bound.Count > 0 ? bound : eligible.Where(s => s.Gpulet.IsResident(model)).ToList();
             if (candidates.Count == 0)
             {
-                candidates = [.. current];
+                candidates = eligible;
             }
             lock (gate)
             {

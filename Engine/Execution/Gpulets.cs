@@ -40,6 +40,12 @@ public interface IGpulet : IDisposable
     /// </summary>
     bool IsResident(string model);
 
+    /// <summary>
+    /// True when the model's weights fit this gpulet's memory share (or its size is unknown here). Routing never sends a
+    /// model to a gpulet that cannot hold it while another can.
+    /// </summary>
+    bool CanHold(string model);
+
     /// <summary>Residency and load of this gpulet.</summary>
     ResidencySnapshot Snapshot();
 }

@@ -142,7 +142,9 @@ public sealed class ResidencyTable<TResident> where TResident : class, IDisposab
             }
             try
             {
-                await roomFreed.WaitAsync(memoryWait - time.GetElapsedTime(deadline), time).ConfigureAwait(false);
+                // Clamped: the deadline may have passed since the check under the lock.
+                var wait = memoryWait - time.GetElapsedTime(deadline);
+                await roomFreed.WaitAsync(wait > TimeSpan.Zero ? wait : TimeSpan.Zero, time).ConfigureAwait(false);
             }
             catch (TimeoutException)
             {

@@ -145,11 +145,11 @@ public sealed class DeviceModel : IDisposable
                 block.Pin();
                 try
                 {
-                    transfer = copier.Start(name, packed, lease, reserved.View(block, 0, packed.Layout.TotalElements), block.Unpin);
+                    transfer = copier.Start(name, packed, lease, reserved.View(block, 0, packed.Layout.TotalElements), () => reserved.Unpin(block));
                 }
                 catch
                 {
-                    block.Unpin();
+                    reserved.Unpin(block);
                     throw;
                 }
             }
@@ -330,6 +330,9 @@ public sealed class DeviceModel : IDisposable
         var floats = plan.WorkspaceBytes / sizeof(float);
         if (memory.WorkspaceFloats < floats)
         {
+            // Every plan holds views into the old workspace, which is freed first: drop them before the new one is
+            // allocated, so a failed allocation cannot leave a plan writing into freed memory.
+            DropPlans();
             memory.GrowWorkspace(Math.Max(floats, 1));
             DropPlans();
         }

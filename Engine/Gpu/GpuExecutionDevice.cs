@@ -60,7 +60,7 @@ public sealed class GpuExecutionDevice : IExecutionDevice
     private readonly GpuDevice root;
     private readonly GpuletSet gpulets;
     private readonly Lock graphsGate = new();
-    private readonly Dictionary<string, (PackedWeights Packed, OnnxGraph Graph)> graphs = new(StringComparer.Ordinal);
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<PackedWeights, OnnxGraph> graphs = [];
     private readonly List<GpuGpulet> created = [];
 
     private GpuExecutionDevice(
@@ -195,6 +195,12 @@ public sealed class GpuExecutionDevice : IExecutionDevice
     /// The model's optimized graph and packed weights, read and optimized once per packing (a model replaced in the
     /// store is read again). Throws <see cref="ModelPlanException"/> when the model cannot run on the GPU engine.
     /// </summary>
+    /// <summary>Device bytes of a model's packed weights, or null when the store has not packed it.</summary>
+    internal long? WeightBytes(string model) => weights.TryGetPacked(model, out var packed) && packed is not null ? packed.Layout.TotalBytes : null;
+
+    /// <summary>
+    /// The model's optimized graph and packed weights (see the remarks above).
+    /// </summary>
     internal (OnnxGraph Graph, PackedWeights Packed) Prepare(string model)
     {
         if (!weights.TryGetPacked(model, out var packed) || packed is null)
@@ -206,23 +212,17 @@ public sealed class GpuExecutionDevice : IExecutionDevice
             throw new ModelPlanException(
                 $"model '{model}' cannot run on the GPU engine: {weights.PackingFailure(model) ?? "its weights were not packed for devices (the host weight store does not pack)"}");
         }
-        lock (graphsGate)
+        if (graphs.TryGetValue(packed, out var cached))
         {
-            if (graphs.TryGetValue(model, out var cached) && ReferenceEquals(cached.Packed, packed))
-            {
-                return (cached.Graph, packed);
-            }
+            return (cached, packed);
         }
         if (!weights.TryGet(model, out var onnx))
         {
             throw new InvalidOperationException($"model '{model}' has no weights in this process's host memory");
         }
-        // The same rewrites the store packed from, so tensor names match the layout; done once, not per swap-in.
-        var graph = GraphRewrites.Optimize(OnnxGraph.Read(onnx));
-        lock (graphsGate)
-        {
-            graphs[model] = (packed, graph);
-        }
+        // The same rewrites the store packed from, so tensor names match the layout; done once per packing, not per
+        // swap-in. Keyed weakly by the packing: a model unloaded or replaced in the store takes its graph with it.
+        var graph = graphs.GetValue(packed, _ => GraphRewrites.Optimize(OnnxGraph.Read(onnx)));
         return (graph, packed);
     }
 

@@ -82,6 +82,9 @@ public sealed class GpuGpulet : IGpulet
     public bool IsResident(string model) => residency.Contains(model);
 
     /// <inheritdoc />
+    public bool CanHold(string model) => owner.WeightBytes(model) is not { } bytes || bytes <= MemoryBudgetBytes;
+
+    /// <inheritdoc />
     public ResidencySnapshot Snapshot() => residency.Snapshot(Volatile.Read(ref inFlight));
 
     /// <summary>The model's device form while it is resident (or swapping in), for tests and benchmarks; null otherwise.</summary>
@@ -123,9 +126,10 @@ public sealed class GpuGpulet : IGpulet
     public void Dispose()
     {
         IsDisposed = true;
-        residency.Clear();
         thread.RunAsync(() =>
         {
+            // Behind every batch already queued here, so no model is disposed under a running kernel.
+            residency.Clear();
             // Models whose eviction is still queued behind a swap-in go now, before the partition does.
             foreach (var resident in loaded.Keys)
             {

@@ -149,8 +149,14 @@ internal sealed class ArenaModelMemory : IModelMemory
     public void Unpin()
     {
         pins--;
-        workspace?.Unpin();
-        WeightBlock?.Unpin();
+        if (workspace is not null)
+        {
+            reserved.Unpin(workspace);
+        }
+        if (WeightBlock is not null)
+        {
+            reserved.Unpin(WeightBlock);
+        }
     }
 
     public void Dispose()

@@ -66,6 +66,24 @@ public sealed class ReservedDeviceMemory : IArenaMover, IDisposable
     public void Free(ArenaBlock block)
     {
         Arena.Free(block);
+        WakeWaiters();
+    }
+
+    /// <summary>
+    /// Unpins a block and wakes allocations waiting for room: a pinned block in the way is what keeps compaction
+    /// from making a hole, so its unpinning can make room as much as a free can.
+    /// </summary>
+    public void Unpin(ArenaBlock block)
+    {
+        block.Unpin();
+        if (!block.IsPinned)
+        {
+            WakeWaiters();
+        }
+    }
+
+    private void WakeWaiters()
+    {
         TaskCompletionSource? signal;
         lock (gate)
         {

@@ -57,7 +57,19 @@ public sealed unsafe partial class PinnedHostBuffer : IDisposable
         }
         if (registrar is not null && length > 0)
         {
-            if (registrar.TryRegister((IntPtr)start, length, out var failure))
+            bool registered;
+            string? failure;
+            try
+            {
+                registered = registrar.TryRegister((IntPtr)start, length, out failure);
+            }
+            catch (Exception e)
+            {
+                // The memory is still usable unregistered (copies are staged by the driver); say why it is not registered.
+                registered = false;
+                failure = $"registration threw: {e.Message}";
+            }
+            if (registered)
             {
                 this.registrar = registrar;
                 IsRegistered = true;
@@ -111,18 +123,25 @@ public sealed unsafe partial class PinnedHostBuffer : IDisposable
         {
             return;
         }
-        if (IsRegistered)
+        try
         {
-            registrar!.Unregister((IntPtr)start);
-            IsRegistered = false;
+            if (IsRegistered)
+            {
+                IsRegistered = false;
+                registrar!.Unregister((IntPtr)start);
+            }
         }
-        if (IsPageLocked)
+        finally
         {
-            _ = munlock((IntPtr)start, (nuint)Length);
-            IsPageLocked = false;
+            // A driver that fails to unregister must not leak the memory or the budget's bytes.
+            if (IsPageLocked)
+            {
+                _ = munlock((IntPtr)start, (nuint)Length);
+                IsPageLocked = false;
+            }
+            NativeMemory.AlignedFree(start);
+            onDispose?.Invoke(this);
         }
-        NativeMemory.AlignedFree(start);
-        onDispose?.Invoke(this);
     }
 
     private void CheckRange(long offset, int count, int elementBytes)

@@ -119,12 +119,17 @@ public sealed class GpuGrain(DeviceHost host) : Grain, IGpuGrain
         return Task.CompletedTask;
     }
 
-    /// <summary>Turns device failures into refusals the caller can act on; runtime errors on valid shapes come from input values.</summary>
+    /// <summary>
+    /// Turns device failures into refusals the caller can act on. Runtime errors on valid shapes come from input
+    /// values (ExecutionFailed, a 400, and the model grain retries a batch's requests alone); anything else is the
+    /// server's fault (Unavailable, a 503), so a fault is neither blamed on the request nor re-run per request.
+    /// </summary>
     private static InferenceException Translate(Exception e, string model) => e switch
     {
         DeviceMemoryException => new InferenceException(InferenceErrorKind.Overloaded, e.Message),
         OnnxRuntimeException => new InferenceException(InferenceErrorKind.ExecutionFailed, $"model '{model}' failed to run: {e.Message}"),
+        Engine.Planning.ModelPlanException => new InferenceException(InferenceErrorKind.ExecutionFailed, $"model '{model}': {e.Message}"),
         ObjectDisposedException => new InferenceException(InferenceErrorKind.Unavailable, "the device is shutting down"),
-        _ => new InferenceException(InferenceErrorKind.ExecutionFailed, $"model '{model}': {e.Message}"),
+        _ => new InferenceException(InferenceErrorKind.Unavailable, $"model '{model}' could not run on this device: {e.Message}"),
     };
 }

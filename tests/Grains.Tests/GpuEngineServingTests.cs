@@ -42,7 +42,8 @@ public sealed class GpuEngineCluster : ServingCluster
         // Weights: room for the largest model and a little more, not for all three. Workspaces: room for every
         // model's at the largest batch, so only weights compete for memory.
         var weights = Models.Max(PackedBytes) + (64 << 10);
-        var reserved = weights + Models.Sum(WorkspaceBytes) + (1 << 20);
+        // Slack of twice the weights, so a swap-in finds a hole beside a model pinned by its running batch.
+        var reserved = 3 * weights + Models.Sum(WorkspaceBytes) + (1 << 20);
         yield return new("OrleansServe:Gpu:Mode", "ilgpu-cpu");
         yield return new("OrleansServe:Gpu:WorkspaceFraction", (1 - (double)weights / reserved).ToString("R", CultureInfo.InvariantCulture));
         yield return new("OrleansServe:Gpu:ReservedBytes", reserved.ToString(CultureInfo.InvariantCulture));

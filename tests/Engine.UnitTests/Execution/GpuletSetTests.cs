@@ -62,6 +62,10 @@ public sealed class GpuletSetTests
             }
         }
 
+        public HashSet<string> TooLarge { get; } = [];
+
+        public bool CanHold(string model) => !TooLarge.Contains(model);
+
         public bool IsResident(string model)
         {
             lock (resident)
@@ -221,5 +225,19 @@ public sealed class GpuletSetTests
         Assert.True(set.HasReplicaElsewhere("a", first));
         await set.RepartitionAsync([new PartitionSpec(100, [])]);
         Assert.False(set.HasReplicaElsewhere("a", factory.Made[2]));
+    }
+
+    [Fact]
+    public async Task Never_sends_a_model_to_a_gpulet_whose_memory_share_cannot_hold_it_while_another_can()
+    {
+        var factory = new Factory();
+        using var set = new GpuletSet(1000, factory.Create, [new PartitionSpec(20, ["big"]), new PartitionSpec(80, [])]);
+        factory.Made[0].TooLarge.Add("big");
+
+        Assert.Equal("g1", (await Run(set, "big")).Outputs[0].Name);
+
+        // When no gpulet can hold it, the plan's gpulet still gets it, and its refusal says why.
+        factory.Made[1].TooLarge.Add("big");
+        Assert.Equal("g0", (await Run(set, "big")).Outputs[0].Name);
     }
 }
