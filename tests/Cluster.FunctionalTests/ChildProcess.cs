@@ -50,12 +50,18 @@ public sealed class ChildProcess : IAsyncDisposable
             start.ArgumentList.Add(argument);
         }
         var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var process = new Process { StartInfo = start, EnableRaisingEvents = true };
+        var process = new Process { StartInfo = start };
         var child = new ChildProcess(name, process);
+        var openStreams = 2;
         DataReceivedEventHandler collect = (_, e) =>
         {
             if (e.Data is null)
             {
+                // Both streams end when the process exits: by then every line it wrote has been collected.
+                if (Interlocked.Decrement(ref openStreams) == 0)
+                {
+                    ready.TrySetException(new InvalidOperationException($"{name} exited before it was ready:\n{string.Join("\n", child.Output)}"));
+                }
                 return;
             }
             lock (child.output)
@@ -69,7 +75,6 @@ public sealed class ChildProcess : IAsyncDisposable
         };
         process.OutputDataReceived += collect;
         process.ErrorDataReceived += collect;
-        process.Exited += (_, _) => ready.TrySetException(new InvalidOperationException($"{name} exited before it was ready:\n{string.Join("\n", child.Output)}"));
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();

@@ -11,8 +11,11 @@ public sealed class ClusterNodes(string redis, string repository)
     /// <summary>A cluster and service id of this cluster alone, so clusters of different tests never meet in one Redis.</summary>
     public string ClusterId { get; } = "test-" + Guid.NewGuid().ToString("N");
 
-    /// <summary>Starts a silo on the given ports; returns once its host has started (devices registered, start-up load done).</summary>
-    public Task<ChildProcess> StartSiloAsync(string name, int siloPort, int gatewayPort) =>
+    /// <summary>
+    /// Starts a silo on the given ports; returns once its host has started (devices registered, start-up load done).
+    /// Settings given as <c>--Key value</c> pairs come last, so they override the cluster's.
+    /// </summary>
+    public Task<ChildProcess> StartSiloAsync(string name, int siloPort, int gatewayPort, params string[] settings) =>
         ChildProcess.StartAsync(name, "dotnet",
             [
                 Dll("OrleansServe.Silo.dll"),
@@ -20,6 +23,7 @@ public sealed class ClusterNodes(string redis, string repository)
                 "--Cluster:SiloPort", Text(siloPort),
                 "--Cluster:GatewayPort", Text(gatewayPort),
                 .. CommonSettings(),
+                .. settings,
             ],
             AppContext.BaseDirectory,
             // Logged once the hosted silo has started, which is after its start-up work.
