@@ -15,16 +15,3 @@ public sealed class ApiOptions
     /// <summary>Route prefix of the Orleans dashboard; empty turns it off.</summary>
     public string DashboardPath { get; set; } = "/dashboard";
 }
-
-/// <summary>Where the embedded silo or the client finds the cluster (localhost clustering).</summary>
-public sealed class LocalClusterOptions
-{
-    /// <summary>Configuration section name.</summary>
-    public const string Section = "Cluster";
-
-    /// <summary>Silo-to-silo port of the embedded silo.</summary>
-    public int SiloPort { get; set; } = 11111;
-
-    /// <summary>Gateway port clients connect to.</summary>
-    public int GatewayPort { get; set; } = 30000;
-}

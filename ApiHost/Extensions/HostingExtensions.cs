@@ -14,12 +14,14 @@ public static class HostingExtensions
         ["--urls"] = "urls",
     };
 
-    /// <summary>Configuration, Kestrel limits, OpenAPI and Orleans (an embedded silo or a cluster client).</summary>
+    /// <summary>
+    /// Configuration, Kestrel limits, OpenAPI and Orleans (an embedded silo or a cluster client), with the cluster
+    /// state the "Cluster" section names (<see cref="ClusterStateOptions"/>).
+    /// </summary>
     public static WebApplicationBuilder AddOrleansServeApi(this WebApplicationBuilder builder, string[] args)
     {
         builder.Configuration.AddCommandLine(args, SwitchMappings);
         var api = builder.Configuration.GetSection(ApiOptions.Section).Get<ApiOptions>() ?? new ApiOptions();
-        var cluster = builder.Configuration.GetSection(LocalClusterOptions.Section).Get<LocalClusterOptions>() ?? new LocalClusterOptions();
         builder.Services.Configure<ApiOptions>(builder.Configuration.GetSection(ApiOptions.Section));
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = api.MaxRequestBodyBytes);
         builder.Services.AddOpenApi();
@@ -36,8 +38,7 @@ public static class HostingExtensions
             case "embedded":
                 builder.UseOrleans(silo =>
                 {
-                    silo.UseLocalhostClustering(cluster.SiloPort, cluster.GatewayPort);
-                    silo.AddMemoryGrainStorageAsDefault();
+                    silo.UseOrleansServeClusterState(builder.Configuration);
                     silo.AddOrleansServe(builder.Configuration);
                     silo.AddDashboard();
                 });
@@ -45,7 +46,7 @@ public static class HostingExtensions
             case "client":
                 builder.UseOrleansClient(client =>
                 {
-                    client.UseLocalhostClustering(cluster.GatewayPort);
+                    client.UseOrleansServeClusterState(builder.Configuration);
                     client.AddDashboard();
                 });
                 break;

@@ -10,7 +10,8 @@ namespace OrleansServe.Grains.Hosting;
 
 /// <summary>
 /// When the silo becomes active: registers its devices with the scheduler, writes the sample zoo into an empty
-/// repository, and loads the repository's models. When it stops: withdraws its devices.
+/// repository, and loads the repository's models (every one, or with LoadModelsOnStart off the ones the cluster's
+/// persisted state says were served). When it stops: withdraws its devices.
 /// </summary>
 public sealed class ServerStartup(
     DeviceHost devices,
@@ -44,13 +45,12 @@ public sealed class ServerStartup(
                 var written = SampleZoo.WriteRepository(repository.Root);
                 logger.LogInformation("Model repository {Root} was empty: wrote the sample zoo ({Models})", repository.Root, string.Join(", ", written));
             }
-            if (options.Value.LoadModelsOnStart)
+            // Without a load of everything, the index still brings back the models a restarted cluster served.
+            var repositoryGrain = grains.GetGrain<IRepositoryGrain>(RepositoryGrain.Key);
+            var index = options.Value.LoadModelsOnStart ? await repositoryGrain.LoadAllAsync() : await repositoryGrain.IndexAsync();
+            foreach (var status in index.Where(s => options.Value.LoadModelsOnStart || s.State != ModelState.Unloaded))
             {
-                var index = await grains.GetGrain<IRepositoryGrain>(RepositoryGrain.Key).LoadAllAsync();
-                foreach (var status in index)
-                {
-                    logger.LogInformation("Model {Model} v{Version}: {State} {Reason}", status.Name, status.Version, status.State, status.Reason);
-                }
+                logger.LogInformation("Model {Model} v{Version}: {State} {Reason}", status.Name, status.Version, status.State, status.Reason);
             }
             started.TrySetResult();
         }

@@ -4,9 +4,12 @@ namespace OrleansServe.Grains.Models;
 
 /// <summary>
 /// The model repository's index and the record of which models are meant to be served. Model grains ask it on
-/// activation whether to load; load and unload requests go through it so that the record stays true.
+/// activation whether to load; load and unload requests go through it so that the record stays true. The record is
+/// grain state, so a restarted cluster loads the same models again (see <see cref="IndexAsync"/>).
 /// </summary>
-public sealed class RepositoryGrain(ModelRepository repository) : Grain, IRepositoryGrain
+public sealed class RepositoryGrain(
+    ModelRepository repository,
+    [PersistentState("served")] IPersistentState<ServedModels> state) : Grain, IRepositoryGrain
 {
     /// <summary>The singleton key.</summary>
     public const string Key = "default";
@@ -15,6 +18,15 @@ public sealed class RepositoryGrain(ModelRepository repository) : Grain, IReposi
     private readonly HashSet<string> served = new(StringComparer.Ordinal);
 
     /// <inheritdoc />
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        // The state is read before activation, not before construction.
+        served.UnionWith(state.State.Names);
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Asking a served model for its status activates it, and an activating model loads itself when it is served.</remarks>
     public async Task<ModelStatus[]> IndexAsync()
     {
         var index = new List<ModelStatus>();
@@ -35,7 +47,10 @@ public sealed class RepositoryGrain(ModelRepository repository) : Grain, IReposi
     public async Task<ModelStatus> LoadAsync(string model)
     {
         ThrowIfAbsent(model);
-        served.Add(model);
+        if (served.Add(model))
+        {
+            await SaveServedAsync();
+        }
         var status = await GrainFactory.GetGrain<IModelGrain>(model).LoadAsync();
         known[model] = status;
         return status;
@@ -48,7 +63,10 @@ public sealed class RepositoryGrain(ModelRepository repository) : Grain, IReposi
         {
             ThrowIfAbsent(model);
         }
-        served.Remove(model);
+        if (served.Remove(model))
+        {
+            await SaveServedAsync();
+        }
         var status = await GrainFactory.GetGrain<IModelGrain>(model).UnloadAsync();
         known[model] = status;
         return status;
@@ -58,9 +76,14 @@ public sealed class RepositoryGrain(ModelRepository repository) : Grain, IReposi
     public async Task<ModelStatus[]> LoadAllAsync()
     {
         var fresh = repository.ListModels().Where(m => !known.ContainsKey(m)).ToList();
+        var added = false;
         foreach (var model in fresh)
         {
-            served.Add(model);
+            added |= served.Add(model);
+        }
+        if (added)
+        {
+            await SaveServedAsync();
         }
         var statuses = await Task.WhenAll(fresh.Select(m => GrainFactory.GetGrain<IModelGrain>(m).LoadAsync()));
         foreach (var status in statuses)
@@ -72,6 +95,12 @@ public sealed class RepositoryGrain(ModelRepository repository) : Grain, IReposi
 
     /// <inheritdoc />
     public Task<bool> IsLoadedAsync(string model) => Task.FromResult(served.Contains(model));
+
+    private Task SaveServedAsync()
+    {
+        state.State = new ServedModels { Names = [.. served.Order(StringComparer.Ordinal)] };
+        return state.WriteStateAsync();
+    }
 
     private void ThrowIfAbsent(string model)
     {

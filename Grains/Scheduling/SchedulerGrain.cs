@@ -19,7 +19,8 @@ namespace OrleansServe.Grains.Scheduling;
 public sealed class SchedulerGrain(
     ILogger<SchedulerGrain> logger,
     IOptions<OrleansServeOptions> options,
-    [PersistentState("profiles")] IPersistentState<ImportedProfiles> imported) : Grain, ISchedulerGrain
+    [PersistentState("profiles")] IPersistentState<ImportedProfiles> imported,
+    [PersistentState("schedule")] IPersistentState<LastSchedule> lastSchedule) : Grain, ISchedulerGrain
 {
     /// <summary>The singleton key.</summary>
     public const string Key = "default";
@@ -42,6 +43,11 @@ public sealed class SchedulerGrain(
     /// <inheritdoc />
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        if (lastSchedule.State.Json.Length > 0)
+        {
+            schedule = lastSchedule.State.Json;
+            scheduleVersion = lastSchedule.State.Version;
+        }
         if (settings.ReplanPeriodSeconds > 0)
         {
             var period = TimeSpan.FromSeconds(settings.ReplanPeriodSeconds);
@@ -187,6 +193,8 @@ public sealed class SchedulerGrain(
             ["applied"] = applied,
         };
         schedule = report.ToJsonString(new JsonSerializerOptions { WriteIndented = false });
+        lastSchedule.State = new LastSchedule { Version = scheduleVersion, Json = schedule };
+        await lastSchedule.WriteStateAsync();
         logger.LogDebug("Schedule {Version}: {Models} model(s) planned with {Policy}", scheduleVersion, demands.Count, planner.Name);
         return schedule;
     }

@@ -12,16 +12,13 @@ public static class SiloHostingExtensions
         ["--gateway-port"] = "Cluster:GatewayPort",
     };
 
-    /// <summary>A silo with localhost clustering, OrleansServe's grains and devices, and the dashboard.</summary>
+    /// <summary>A silo with the configured cluster state (localhost or Redis), OrleansServe's grains and devices, and the dashboard.</summary>
     public static WebApplicationBuilder AddOrleansServeSilo(this WebApplicationBuilder builder, string[] args)
     {
         builder.Configuration.AddCommandLine(args, SwitchMappings);
-        var siloPort = builder.Configuration.GetValue("Cluster:SiloPort", 11111);
-        var gatewayPort = builder.Configuration.GetValue("Cluster:GatewayPort", 30000);
         builder.UseOrleans(silo =>
         {
-            silo.UseLocalhostClustering(siloPort, gatewayPort);
-            silo.AddMemoryGrainStorageAsDefault();
+            silo.UseOrleansServeClusterState(builder.Configuration);
             silo.AddOrleansServe(builder.Configuration);
             Orleans.Dashboard.ServiceCollectionExtensions.AddDashboard(silo);
         });

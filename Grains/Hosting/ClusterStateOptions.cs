@@ -1,0 +1,97 @@
+using System.Net;
+using Microsoft.Extensions.Configuration;
+using StackExchange.Redis;
+
+namespace OrleansServe.Grains.Hosting;
+
+/// <summary>
+/// Where the cluster keeps its membership and grain state, bound from the "Cluster" configuration section and shared
+/// by the silo host, the embedded silo and the cluster client.
+/// </summary>
+public sealed class ClusterStateOptions
+{
+    /// <summary>Configuration section name.</summary>
+    public const string Section = "Cluster";
+
+    /// <summary>Provider value: localhost clustering and in-memory grain state (one machine, nothing survives a restart).</summary>
+    public const string LocalhostProvider = "localhost";
+
+    /// <summary>Provider value: membership and grain state in Redis (several silos, state survives a whole-cluster restart).</summary>
+    public const string RedisProvider = "redis";
+
+    /// <summary>"localhost" (the default) or "redis".</summary>
+    public string Provider { get; set; } = LocalhostProvider;
+
+    /// <summary>The Redis connection string (StackExchange.Redis format, e.g. <c>127.0.0.1:6379</c>); required with the redis provider.</summary>
+    public string Redis { get; set; } = "";
+
+    /// <summary>The cluster's id: silos and clients with the same id form one cluster.</summary>
+    public string ClusterId { get; set; } = "orleansserve";
+
+    /// <summary>The service's id: grain state is stored under it, so it must stay the same across restarts and deployments.</summary>
+    public string ServiceId { get; set; } = "orleansserve";
+
+    /// <summary>Silo-to-silo port of this silo.</summary>
+    public int SiloPort { get; set; } = 11111;
+
+    /// <summary>Gateway port clients connect to (with localhost clustering, the port the client connects to).</summary>
+    public int GatewayPort { get; set; } = 30000;
+
+    /// <summary>
+    /// The address a silo advertises to the others through Redis; empty takes the machine's own address. Set it to
+    /// 127.0.0.1 to keep a cluster on one machine.
+    /// </summary>
+    public string AdvertisedAddress { get; set; } = "";
+
+    /// <summary>The settings of a configuration, bound and checked; throws <see cref="InvalidOperationException"/> with the reason when they are invalid.</summary>
+    public static ClusterStateOptions From(IConfiguration configuration)
+    {
+        var options = new ClusterStateOptions();
+        configuration.GetSection(Section).Bind(options);
+        return options.Validate() is { } error ? throw new InvalidOperationException(error) : options;
+    }
+
+    /// <summary>Why these settings cannot start a silo or a client, or null when they can.</summary>
+    public string? Validate()
+    {
+        if (Provider is not (LocalhostProvider or RedisProvider))
+        {
+            return $"{Section}:Provider must be '{LocalhostProvider}' or '{RedisProvider}', not '{Provider}'";
+        }
+        if (SiloPort is < 1 or > 65535 || GatewayPort is < 1 or > 65535 || SiloPort == GatewayPort)
+        {
+            return $"{Section}:SiloPort ({SiloPort}) and {Section}:GatewayPort ({GatewayPort}) must be two different ports from 1 to 65535";
+        }
+        if (string.IsNullOrWhiteSpace(ClusterId) || string.IsNullOrWhiteSpace(ServiceId))
+        {
+            return $"{Section}:ClusterId and {Section}:ServiceId cannot be empty";
+        }
+        if (Provider == LocalhostProvider)
+        {
+            return null;
+        }
+        if (string.IsNullOrWhiteSpace(Redis))
+        {
+            return $"{Section}:Redis must be a Redis connection string (e.g. 127.0.0.1:6379) when {Section}:Provider is '{RedisProvider}'";
+        }
+        try
+        {
+            if (RedisConfiguration().EndPoints.Count == 0)
+            {
+                return $"{Section}:Redis '{Redis}' names no Redis server (e.g. 127.0.0.1:6379)";
+            }
+        }
+        catch (ArgumentException e)
+        {
+            return $"{Section}:Redis '{Redis}' is not a Redis connection string: {e.Message}";
+        }
+        if (AdvertisedAddress.Length > 0 && !IPAddress.TryParse(AdvertisedAddress, out _))
+        {
+            return $"{Section}:AdvertisedAddress must be an IP address (or empty for the machine's own), not '{AdvertisedAddress}'";
+        }
+        return null;
+    }
+
+    /// <summary>A fresh client configuration for <see cref="Redis"/> (each provider gets its own).</summary>
+    public ConfigurationOptions RedisConfiguration() => ConfigurationOptions.Parse(Redis);
+}
