@@ -6,11 +6,11 @@ using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Google.Protobuf;
+using Xunit.Abstractions;
 using OrleansServe.Engine.Onnx;
 using OrleansServe.Engine.Onnx.Proto;
 using OrleansServe.Engine.Tensors;
 using OrleansServe.Engine.Zoo;
-using Xunit.Abstractions;
 
 namespace OrleansServe.ApiHost.FunctionalTests;
 
@@ -204,6 +204,24 @@ public sealed partial class HostileInputTests(ServerFactory server, ITestOutputH
         await valid.StopAndAssertCorrectAsync();
         Assert.True(failures.Count == 0, string.Join('\n', failures));
         Assert.Equal(HttpStatusCode.OK, index.StatusCode);
+        await AssertStillServesAsync();
+    }
+
+    [Theory]
+    [InlineData("h_device_model", "1/model.onnx")]
+    [InlineData("h_device_config", "config.json")]
+    public async Task A_model_or_config_file_that_is_a_never_ending_device_is_refused_without_reading_it_all(string name, string file)
+    {
+        WriteModel(name, TestModels.AddConstant(2f), null);
+        var path = Path.Combine(server.Repository, name, file);
+        File.Delete(path);
+        File.CreateSymbolicLink(path, "/dev/zero");
+
+        // A bounded wait, so that a server reading without end fails the test instead of hanging it.
+        var load = await client.PostAsync($"/v2/repository/models/{name}/load", null).WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(HttpStatusCode.BadRequest, load.StatusCode);
+        Assert.Contains("failed to load", await Json.ErrorAsync(load));
         await AssertStillServesAsync();
     }
 
