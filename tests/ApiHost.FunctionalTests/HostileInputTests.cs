@@ -6,11 +6,11 @@ using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Google.Protobuf;
-using Xunit.Abstractions;
 using OrleansServe.Engine.Onnx;
 using OrleansServe.Engine.Onnx.Proto;
 using OrleansServe.Engine.Tensors;
 using OrleansServe.Engine.Zoo;
+using Xunit.Abstractions;
 
 namespace OrleansServe.ApiHost.FunctionalTests;
 
