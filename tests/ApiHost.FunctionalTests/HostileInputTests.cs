@@ -39,6 +39,8 @@ public sealed partial class HostileInputTests(ServerFactory server, ITestOutputH
     private static readonly string[] Tokens =
         ["[", "]", "{", "}", ",", ":", "\"", "null", "1e999999", "-0", "\"NaN\"", "\\u0000", "\"\\ud800\"", "true", "{\"a\":1}", "\u00ff", "[[[", "]]]"];
 
+    private static readonly string[] ParameterValues = ["\"yes\"", "1", "null", "{}", "[]", "true", "false", "-1e999"];
+
     private static readonly string[] ContentTypes =
         ["text/plain", "application/xml", "multipart/form-data; boundary=x", "application/json; charset=utf-16", "application/octet-stream", "", "*/*"];
 
@@ -102,6 +104,11 @@ public sealed partial class HostileInputTests(ServerFactory server, ITestOutputH
         { "POST", "/v2/repository/models/%2E%2E/unload" },
         { "GET", "/v2/admin/devices/..%2F..%2Fetc" },
         { "GET", "/v2/admin/devices/%FF" },
+        { "GET", "/v2/models/add/infer" },
+        { "DELETE", "/v2/models/add" },
+        { "PUT", "/v2/repository/index" },
+        { "PATCH", "/v2/admin/plan" },
+        { "TRACE", "/v2/health/live" },
     };
 
     [Theory]
@@ -222,6 +229,76 @@ public sealed partial class HostileInputTests(ServerFactory server, ITestOutputH
 
         Assert.Equal(HttpStatusCode.BadRequest, load.StatusCode);
         Assert.Contains("failed to load", await Json.ErrorAsync(load));
+        await AssertStillServesAsync();
+    }
+
+    [Theory]
+    [InlineData("[1048576,1048576]")]
+    [InlineData("[4611686018427387904,4]")]
+    [InlineData("[-1,4]")]
+    [InlineData("[0,4]")]
+    public async Task A_model_whose_output_size_the_request_chooses_refuses_absurd_sizes_with_a_json_error(string requested)
+    {
+        var graph = new OnnxGraphBuilder("constant_of_shape");
+        graph.AddInput("shape", ElementType.Int64, 2);
+        graph.AddNode("ConstantOfShape", ["shape"], ["y"]);
+        graph.AddOutput("y", ElementType.Fp32, "rows", "columns");
+        WriteModel("h_constant_of_shape", graph.ToBytes(), null);
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("/v2/repository/models/h_constant_of_shape/load", null)).StatusCode);
+
+        var response = await client.PostAsync("/v2/models/h_constant_of_shape/infer",
+            Json.Body($$"""{"inputs":[{"name":"shape","shape":[2],"datatype":"INT64","data":{{requested}}}]}"""));
+
+        var status = (int)response.StatusCode;
+        Assert.True(status is 200 or (>= 400 and < 500), $"{requested}: {status} {await response.Content.ReadAsStringAsync()}");
+        if (status != 200)
+        {
+            Assert.False(string.IsNullOrEmpty(await Json.ErrorAsync(response)));
+        }
+        await AssertStillServesAsync();
+    }
+
+    public static TheoryData<string, string, string, string> HostileManagementBodies => new()
+    {
+        { "POST", "/v2/admin/devices/cpu0/partitions", "application/json", "" },
+        { "POST", "/v2/admin/devices/cpu0/partitions", "application/json", "{" },
+        { "POST", "/v2/admin/devices/cpu0/partitions", "application/json", "null" },
+        { "POST", "/v2/admin/devices/cpu0/partitions", "application/json", "[]" },
+        { "POST", "/v2/admin/devices/cpu0/partitions", "application/json", """{"partitions":null}""" },
+        { "POST", "/v2/admin/devices/cpu0/partitions", "application/json", """{"partitions":[null]}""" },
+        { "POST", "/v2/admin/devices/cpu0/partitions", "application/json", """{"partitions":[{"sm_percent":-5}]}""" },
+        { "POST", "/v2/admin/devices/cpu0/partitions", "application/json", """{"partitions":[{"sm_percent":1000}]}""" },
+        { "POST", "/v2/admin/devices/cpu0/partitions", "application/json", """{"partitions":[{"sm_percent":60},{"sm_percent":60}]}""" },
+        { "POST", "/v2/admin/devices/cpu0/partitions", "application/json", """{"partitions":[{"sm_percent":2147483647}]}""" },
+        { "POST", "/v2/admin/devices/cpu0/partitions", "application/json", """{"partitions":[{"sm_percent":1e400}]}""" },
+        { "POST", "/v2/admin/devices/cpu0/partitions", "application/json", """{"partitions":[{"sm_percent":"50"}]}""" },
+        { "POST", "/v2/admin/devices/cpu0/partitions", "application/json", """{"partitions":[{"sm_percent":100,"memory_bytes":-1}]}""" },
+        { "POST", "/v2/admin/devices/cpu0/partitions", "application/json", """{"partitions":[{"sm_percent":100,"memory_bytes":9223372036854775807}]}""" },
+        { "POST", "/v2/admin/devices/cpu0/partitions", "application/json", """{"partitions":[{"sm_percent":100,"models":[null]}]}""" },
+        { "POST", "/v2/admin/devices/cpu0/partitions", "application/json", """{"partitions":[{"sm_percent":100,"models":["../../etc"]}]}""" },
+        { "POST", "/v2/admin/devices/cpu0/partitions", "application/json", """{"partitions":[{"sm_percent":50,"models":["add"]},{"sm_percent":50,"models":["add"]}]}""" },
+        { "POST", "/v2/admin/devices/cpu0/partitions", "application/json", "{\"partitions\":[" + string.Join(',', Enumerable.Repeat("{\"sm_percent\":1}", 101)) + "]}" },
+        { "POST", "/v2/admin/devices/cpu0/partitions", "application/json", "{\"partitions\":" + new string('[', 5000) + new string(']', 5000) + "}" },
+        { "PUT", "/v2/admin/profiles", "text/csv", "" },
+        { "PUT", "/v2/admin/profiles", "text/csv", "\u0000\u00ff\"\"\"" },
+        { "PUT", "/v2/admin/profiles", "text/csv", "a,b,c\n1,2,3\n" },
+        { "PUT", "/v2/admin/profiles", "text/csv", string.Concat(Enumerable.Repeat("\"", 10_000)) },
+        { "PUT", "/v2/admin/profiles", "text/csv", "model,batch,sm_percent,latency_ms\nadd,1,50,NaN\nadd,-1,500,-3\nadd,99999999999999999999,50,1e400\n" },
+        { "PUT", "/v2/admin/profiles", "text/csv", "model,batch,sm_percent,latency_ms\n../../etc,1,50,1\n" + string.Concat(Enumerable.Repeat("add,1,50,1\n", 20_000)) },
+    };
+
+    [Theory]
+    [MemberData(nameof(HostileManagementBodies))]
+    public async Task Hostile_admin_bodies_get_a_4xx_json_error_or_are_applied(string method, string path, string contentType, string body)
+    {
+        var content = new StringContent(body, Encoding.UTF8, contentType);
+
+        var response = await client.SendAsync(new HttpRequestMessage(new HttpMethod(method), path) { Content = content });
+
+        var status = (int)response.StatusCode;
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(status is 200 or (>= 400 and < 500) or 503, $"{Clip(body)}: {status} {Clip(text)}");
+        Assert.True(status == 200 || HasError(text), $"{Clip(body)}: {status} without a JSON error: {Clip(text)}");
         await AssertStillServesAsync();
     }
 
@@ -383,7 +460,10 @@ public sealed partial class HostileInputTests(ServerFactory server, ITestOutputH
                     json.Insert(1, "\"id\":{\"nested\":[1,2]},"),
                     json.Insert(1, "\"inputs\":null,"),
                     json.Replace("\"outputs\":[", "\"outputs\":[{\"name\":\"y\"},", StringComparison.Ordinal),
-                }[random.Next(5)];
+                    json.Insert(1, $"\"parameters\":{{\"binary_data_output\":{ParameterValues[random.Next(ParameterValues.Length)]}}},"),
+                    json.Insert(1, $"\"outputs\":[{{\"name\":\"y\",\"parameters\":{{\"binary_data\":{ParameterValues[random.Next(ParameterValues.Length)]},\"classification\":3}}}}],"),
+                    json.Insert(1, $"\"outputs\":{ParameterValues[random.Next(ParameterValues.Length)]},"),
+                }[random.Next(8)];
                 break;
             default: // invalid UTF-8 inside a string
                 var bytes = Encoding.UTF8.GetBytes(json).ToList();
