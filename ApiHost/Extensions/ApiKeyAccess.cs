@@ -51,7 +51,10 @@ public static class ApiKeyAccess
         // Keys are compared as SHA-256 hashes so that neither the time nor the length of the comparison depends on the key.
         var expected = SHA256.HashData(Encoding.UTF8.GetBytes(options.ApiKey));
         var protectDashboard = options.ProtectDashboard ?? true;
-        var dashboard = string.IsNullOrEmpty(options.DashboardPath) ? null : new PathString(options.DashboardPath.TrimEnd('/'));
+        var dashboardPath = options.DashboardPath?.Trim('/');
+        var dashboard = string.IsNullOrEmpty(dashboardPath) ? (PathString?)null : new PathString("/" + dashboardPath);
+        app.Logger.LogInformation("API key required for management{Inference}{Dashboard}",
+            options.ProtectInference ? ", inference and metadata" : "", protectDashboard ? " and the dashboard" : "");
         app.Use(async (context, next) =>
         {
             var required = AccessOf(context, dashboard) switch
@@ -75,14 +78,18 @@ public static class ApiKeyAccess
 
     private static ApiAccess AccessOf(HttpContext context, PathString? dashboard)
     {
+        var endpoint = context.GetEndpoint();
+        if (endpoint?.Metadata.GetMetadata<ApiAccessMetadata>() is { } declared)
+        {
+            return declared.Access;
+        }
         // The hosting code maps the dashboard without declaring a class, so it is recognised by its path.
         if (dashboard is { } prefix && context.Request.Path.StartsWithSegments(prefix, StringComparison.OrdinalIgnoreCase))
         {
             return ApiAccess.Dashboard;
         }
-        var endpoint = context.GetEndpoint();
-        // No endpoint: a method the route does not take (405); nothing runs, so inference's rule is enough.
-        return endpoint is null ? ApiAccess.Inference : endpoint.Metadata.GetMetadata<ApiAccessMetadata>()?.Access ?? ApiAccess.Management;
+        // No endpoint at all: nothing runs, so inference's rule is enough; an undeclared endpoint fails closed.
+        return endpoint is null ? ApiAccess.Inference : ApiAccess.Management;
     }
 
     private static bool HasKey(HttpRequest request, byte[] expected)

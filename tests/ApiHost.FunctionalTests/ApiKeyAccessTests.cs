@@ -3,6 +3,9 @@ using System.Net;
 using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using OrleansServe.ApiHost.Extensions;
 using OrleansServe.Engine.Zoo;
 
 namespace OrleansServe.ApiHost.FunctionalTests;
@@ -110,6 +113,25 @@ public sealed class OpenServerAccessTests(ServerFactory server) : IClassFixture<
         {
             var response = await client.SendAsync(Endpoints.Request(method, path));
             Assert.True(response.StatusCode == HttpStatusCode.OK, $"{method} {path}: {(int)response.StatusCode}");
+        }
+    }
+
+    [Fact]
+    public void Every_api_endpoint_declares_its_access_class_and_only_repository_and_admin_are_management()
+    {
+        var endpoints = server.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+            .Where(e => e.RoutePattern.RawText is { } raw && (raw.StartsWith("/v2", StringComparison.Ordinal) || raw.StartsWith("/openapi", StringComparison.Ordinal)))
+            .ToList();
+
+        Assert.NotEmpty(endpoints);
+        foreach (var endpoint in endpoints)
+        {
+            var raw = endpoint.RoutePattern.RawText!;
+            var access = endpoint.Metadata.GetMetadata<ApiAccessMetadata>()?.Access;
+            var expected = raw.StartsWith("/v2/repository", StringComparison.Ordinal) || raw.StartsWith("/v2/admin", StringComparison.Ordinal) ? ApiAccess.Management
+                : raw.StartsWith("/v2/health", StringComparison.Ordinal) ? ApiAccess.Open
+                : ApiAccess.Inference;
+            Assert.True(access == expected, $"{raw}: {access?.ToString() ?? "undeclared"}, expected {expected}");
         }
     }
 }
