@@ -258,6 +258,44 @@ public sealed partial class HostileInputTests(ServerFactory server, ITestOutputH
         await AssertStillServesAsync();
     }
 
+    [Fact]
+    public async Task Requests_whose_values_make_the_model_fail_get_400_and_the_valid_requests_batched_with_them_stay_correct()
+    {
+        // y = table[index]: an index outside the table makes ONNX Runtime fail the whole batch it is in.
+        var graph = new OnnxGraphBuilder("gather");
+        graph.AddInput("index", ElementType.Int64, "batch", 1);
+        var table = graph.AddInitializer("table", [3], [10f, 20f, 30f]);
+        graph.AddNode("Gather", [table, "index"], ["y"], OnnxAttribute.Int("axis", 0));
+        graph.AddOutput("y", ElementType.Fp32, "batch", 1);
+        WriteModel("h_gather", graph.ToBytes(), """{"max_batch_size": 16}""");
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("/v2/repository/models/h_gather/load", null)).StatusCode);
+        var random = new Random(Seed + 2);
+        var indices = Enumerable.Range(0, 300).Select(_ => random.Next(5) == 0 ? new[] { 99L, -100, 3, long.MaxValue }[random.Next(4)] : random.Next(3)).ToList();
+
+        var answers = await Task.WhenAll(indices.Select(async index =>
+        {
+            var response = await client.PostAsync("/v2/models/h_gather/infer",
+                Json.Body($$"""{"inputs":[{"name":"index","shape":[1,1],"datatype":"INT64","data":[{{index}}]}]}"""));
+            return (index, response.StatusCode, Body: await response.Content.ReadAsStringAsync());
+        }));
+
+        foreach (var (index, status, body) in answers)
+        {
+            if (index is >= 0 and < 3)
+            {
+                Assert.True(status == HttpStatusCode.OK, $"index {index}: {(int)status} {Clip(body)}");
+                var y = Json.OutputData(JsonDocument.Parse(body).RootElement, "y");
+                Assert.Equal([10f * (index + 1)], y);
+            }
+            else
+            {
+                Assert.True(status == HttpStatusCode.BadRequest, $"index {index}: {(int)status} {Clip(body)}");
+                Assert.True(HasError(body));
+            }
+        }
+        await AssertStillServesAsync();
+    }
+
     public static TheoryData<string, string, string, string> HostileManagementBodies => new()
     {
         { "POST", "/v2/admin/devices/cpu0/partitions", "application/json", "" },
