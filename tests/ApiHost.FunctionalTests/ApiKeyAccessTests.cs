@@ -175,6 +175,33 @@ public sealed class KeyedServerAccessTests(KeyedServerFactory server) : IClassFi
         }
     }
 
+    [Theory]
+    [InlineData("Authorization", "bearer " + KeyedServerFactory.Key, HttpStatusCode.OK)]
+    [InlineData("Authorization", "Bearer   " + KeyedServerFactory.Key + " ", HttpStatusCode.OK)]
+    [InlineData("Authorization", "Basic " + KeyedServerFactory.Key, HttpStatusCode.Unauthorized)]
+    [InlineData("Authorization", KeyedServerFactory.Key, HttpStatusCode.Unauthorized)]
+    [InlineData("Authorization", "Bearer", HttpStatusCode.Unauthorized)]
+    [InlineData("X-Api-Key", "Bearer " + KeyedServerFactory.Key, HttpStatusCode.Unauthorized)]
+    [InlineData("X-Api-Key", "S3CRET-KEY-FOR-TESTS", HttpStatusCode.Unauthorized)]
+    public async Task Only_the_exact_key_in_a_bearer_token_or_the_api_key_header_is_accepted(string header, string value, HttpStatusCode expected)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, "/v2/admin/plan");
+        request.Headers.TryAddWithoutValidation(header, value);
+
+        var response = await client.SendAsync(request);
+
+        Assert.Equal(expected, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Two_api_key_headers_are_refused_even_when_one_is_right()
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, "/v2/admin/plan");
+        request.Headers.Add("X-Api-Key", ["wrong", KeyedServerFactory.Key]);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.SendAsync(request)).StatusCode);
+    }
+
     [Fact]
     public async Task Inference_metadata_and_health_stay_open_by_default()
     {
