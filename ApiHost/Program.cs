@@ -6,7 +6,8 @@ builder.AddOrleansServeApi(args);
 
 var app = builder.Build();
 app.UseOrleansServeErrors();
-app.MapOpenApi();
+app.UseApiKeyAccess();
+app.MapOpenApi().RequireAccess(ApiAccess.Inference);
 app.MapHealthApi();
 app.MapModelsApi();
 app.MapInferenceApi();
@@ -14,7 +15,7 @@ app.MapRepositoryApi();
 app.MapStatisticsApi();
 app.MapAdminApi();
 app.MapOrleansServeDashboard();
-app.MapFallback(ApiErrors.NoSuchEndpoint);
+app.MapFallback(ApiErrors.NoSuchEndpoint).RequireAccess(ApiAccess.Inference);
 
 app.Run();
 

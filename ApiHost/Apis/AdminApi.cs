@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
+using OrleansServe.ApiHost.Extensions;
 using OrleansServe.Grains;
 using OrleansServe.Grains.Scheduling;
 
@@ -19,18 +20,19 @@ public static class AdminApi
     /// </summary>
     public static IEndpointRouteBuilder MapAdminApi(this IEndpointRouteBuilder routes)
     {
-        routes.MapGet("/v2/admin/plan", async (IGrainFactory grains) => TypedResults.Ok(await grains.GetGrain<ISchedulerGrain>(SchedulerGrain.Key).GetPlanAsync()));
-        routes.MapGet("/v2/admin/devices", DevicesAsync);
-        routes.MapGet("/v2/admin/devices/{key}", DeviceAsync);
-        routes.MapPost("/v2/admin/devices/{key}/partitions", RepartitionAsync);
+        var group = routes.MapGroup("").RequireAccess(ApiAccess.Management);
+        group.MapGet("/v2/admin/plan", async (IGrainFactory grains) => TypedResults.Ok(await grains.GetGrain<ISchedulerGrain>(SchedulerGrain.Key).GetPlanAsync()));
+        group.MapGet("/v2/admin/devices", DevicesAsync);
+        group.MapGet("/v2/admin/devices/{key}", DeviceAsync);
+        group.MapPost("/v2/admin/devices/{key}/partitions", RepartitionAsync);
         // The planner's schedule is JSON already (a plan is data); it is passed through as it is.
-        routes.MapGet("/v2/admin/schedule", async (IGrainFactory grains) =>
+        group.MapGet("/v2/admin/schedule", async (IGrainFactory grains) =>
             TypedResults.Text(await grains.GetGrain<ISchedulerGrain>(SchedulerGrain.Key).GetScheduleAsync(), "application/json"));
-        routes.MapPost("/v2/admin/schedule/replan", async (IGrainFactory grains) =>
+        group.MapPost("/v2/admin/schedule/replan", async (IGrainFactory grains) =>
             TypedResults.Text(await grains.GetGrain<ISchedulerGrain>(SchedulerGrain.Key).ReplanAsync(), "application/json"));
-        routes.MapGet("/v2/admin/profiles", async (IGrainFactory grains) =>
+        group.MapGet("/v2/admin/profiles", async (IGrainFactory grains) =>
             TypedResults.Text(await grains.GetGrain<ISchedulerGrain>(SchedulerGrain.Key).ExportProfilesAsync(), "text/csv"));
-        routes.MapPut("/v2/admin/profiles", ImportProfilesAsync);
+        group.MapPut("/v2/admin/profiles", ImportProfilesAsync);
         return routes;
     }
 

@@ -11,9 +11,10 @@ public static class HealthApi
     /// <summary>Maps GET /v2, /v2/health/live and /v2/health/ready.</summary>
     public static IEndpointRouteBuilder MapHealthApi(this IEndpointRouteBuilder routes)
     {
-        routes.MapGet("/v2", () => TypedResults.Ok(new ServerMetadataResponse("orleansserve", ServerVersion, Extensions)));
-        routes.MapGet("/v2/health/live", () => TypedResults.Ok(new LiveResponse(true)));
-        routes.MapGet("/v2/health/ready", Ready);
+        routes.MapGet("/v2", () => TypedResults.Ok(new ServerMetadataResponse("orleansserve", ServerVersion, Extensions)))
+            .RequireAccess(ApiAccess.Inference);
+        routes.MapGet("/v2/health/live", () => TypedResults.Ok(new LiveResponse(true))).RequireAccess(ApiAccess.Open);
+        routes.MapGet("/v2/health/ready", Ready).RequireAccess(ApiAccess.Open);
         return routes;
     }
 

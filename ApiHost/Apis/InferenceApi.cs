@@ -13,9 +13,10 @@ public static class InferenceApi
     /// <summary>Maps POST /v2/models/{model}[/versions/{version}]/infer.</summary>
     public static IEndpointRouteBuilder MapInferenceApi(this IEndpointRouteBuilder routes)
     {
-        routes.MapPost("/v2/models/{model}/infer", (string model, HttpContext http, IGrainFactory grains, IOptions<ApiOptions> options) =>
+        var group = routes.MapGroup("").RequireAccess(ApiAccess.Inference);
+        group.MapPost("/v2/models/{model}/infer", (string model, HttpContext http, IGrainFactory grains, IOptions<ApiOptions> options) =>
             InferAsync(model, null, http, grains, options));
-        routes.MapPost("/v2/models/{model}/versions/{version}/infer", InferAsync);
+        group.MapPost("/v2/models/{model}/versions/{version}/infer", InferAsync);
         return routes;
     }
 

@@ -1,3 +1,4 @@
+using OrleansServe.ApiHost.Extensions;
 using OrleansServe.Engine.Repository;
 using OrleansServe.Grains;
 
@@ -9,10 +10,11 @@ public static class ModelsApi
     /// <summary>Maps GET /v2/models/{model}[/versions/{version}] and its /ready.</summary>
     public static IEndpointRouteBuilder MapModelsApi(this IEndpointRouteBuilder routes)
     {
-        routes.MapGet("/v2/models/{model}", (string model, IGrainFactory grains) => MetadataAsync(model, null, grains));
-        routes.MapGet("/v2/models/{model}/versions/{version}", MetadataAsync);
-        routes.MapGet("/v2/models/{model}/ready", (string model, IGrainFactory grains) => ReadyAsync(model, null, grains));
-        routes.MapGet("/v2/models/{model}/versions/{version}/ready", ReadyAsync);
+        var group = routes.MapGroup("").RequireAccess(ApiAccess.Inference);
+        group.MapGet("/v2/models/{model}", (string model, IGrainFactory grains) => MetadataAsync(model, null, grains));
+        group.MapGet("/v2/models/{model}/versions/{version}", MetadataAsync);
+        group.MapGet("/v2/models/{model}/ready", (string model, IGrainFactory grains) => ReadyAsync(model, null, grains));
+        group.MapGet("/v2/models/{model}/versions/{version}/ready", ReadyAsync);
         return routes;
     }
 

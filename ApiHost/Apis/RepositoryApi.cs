@@ -1,3 +1,4 @@
+using OrleansServe.ApiHost.Extensions;
 using OrleansServe.Grains;
 using OrleansServe.Grains.Models;
 
@@ -9,9 +10,10 @@ public static class RepositoryApi
     /// <summary>Maps POST /v2/repository/index and /v2/repository/models/{model}/load|unload.</summary>
     public static IEndpointRouteBuilder MapRepositoryApi(this IEndpointRouteBuilder routes)
     {
-        routes.MapPost("/v2/repository/index", IndexAsync);
-        routes.MapPost("/v2/repository/models/{model}/load", LoadAsync);
-        routes.MapPost("/v2/repository/models/{model}/unload", UnloadAsync);
+        var group = routes.MapGroup("").RequireAccess(ApiAccess.Management);
+        group.MapPost("/v2/repository/index", IndexAsync);
+        group.MapPost("/v2/repository/models/{model}/load", LoadAsync);
+        group.MapPost("/v2/repository/models/{model}/unload", UnloadAsync);
         return routes;
     }
 

@@ -1,3 +1,4 @@
+using OrleansServe.ApiHost.Extensions;
 using OrleansServe.Grains;
 using OrleansServe.Grains.Models;
 
@@ -9,9 +10,10 @@ public static class StatisticsApi
     /// <summary>Maps GET /v2/models/stats and /v2/models/{model}[/versions/{version}]/stats.</summary>
     public static IEndpointRouteBuilder MapStatisticsApi(this IEndpointRouteBuilder routes)
     {
-        routes.MapGet("/v2/models/stats", AllAsync);
-        routes.MapGet("/v2/models/{model}/stats", (string model, IGrainFactory grains) => OneAsync(model, null, grains));
-        routes.MapGet("/v2/models/{model}/versions/{version}/stats", OneAsync);
+        var group = routes.MapGroup("").RequireAccess(ApiAccess.Inference);
+        group.MapGet("/v2/models/stats", AllAsync);
+        group.MapGet("/v2/models/{model}/stats", (string model, IGrainFactory grains) => OneAsync(model, null, grains));
+        group.MapGet("/v2/models/{model}/versions/{version}/stats", OneAsync);
         return routes;
     }
 

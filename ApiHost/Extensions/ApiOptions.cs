@@ -14,4 +14,16 @@ public sealed class ApiOptions
 
     /// <summary>Route prefix of the Orleans dashboard; empty turns it off.</summary>
     public string DashboardPath { get; set; } = "/dashboard";
+
+    /// <summary>
+    /// The key management endpoints (repository, admin) require, sent as <c>Authorization: Bearer</c> or <c>X-Api-Key</c>;
+    /// null or empty leaves every endpoint open.
+    /// </summary>
+    public string? ApiKey { get; set; }
+
+    /// <summary>Whether inference, model metadata, readiness and statistics also require the key (when one is set).</summary>
+    public bool ProtectInference { get; set; }
+
+    /// <summary>Whether the dashboard requires the key (when one is set); unset means yes.</summary>
+    public bool? ProtectDashboard { get; set; }
 }

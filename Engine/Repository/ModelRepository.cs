@@ -21,6 +21,9 @@ public sealed class ModelRepository(string root, long maxModelBytes = ModelRepos
     /// <summary>Largest model file read into memory unless configured otherwise (2 GiB, protobuf's own limit).</summary>
     public const long DefaultMaxModelBytes = int.MaxValue;
 
+    /// <summary>Largest config.json read.</summary>
+    public const int MaxConfigBytes = 1 << 20;
+
     /// <summary>The file name of a model inside a version folder.</summary>
     public const string ModelFileName = "model.onnx";
 
@@ -82,19 +85,42 @@ public sealed class ModelRepository(string root, long maxModelBytes = ModelRepos
         var version = versions[^1];
         var config = ReadConfig(model);
         var path = Path.Combine(ModelFolder(model), version, ModelFileName);
-        var length = new FileInfo(path).Length;
-        if (length > maxModelBytes)
-        {
-            throw new ModelRepositoryException($"model '{model}' version {version}: {length} bytes exceeds the configured limit of {maxModelBytes} bytes");
-        }
-        return new ModelFiles(model, version, config, File.ReadAllBytes(path));
+        return new ModelFiles(model, version, config, ReadBounded(path, maxModelBytes, $"model '{model}' version {version}"));
     }
 
     /// <summary>Reads config.json with defaults for missing fields; a missing file means all defaults.</summary>
     public ModelConfig ReadConfig(string model)
     {
         var path = Path.Combine(ModelFolder(model), "config.json");
-        return File.Exists(path) ? ModelConfig.Parse(File.ReadAllBytes(path), model) : new ModelConfig();
+        return File.Exists(path) ? ModelConfig.Parse(ReadBounded(path, MaxConfigBytes, $"model '{model}': config.json"), model) : new ModelConfig();
+    }
+
+    /// <summary>
+    /// Reads a whole file of at most <paramref name="limit"/> bytes, and no more than the length it declares: a device
+    /// such as /dev/zero declares 0 bytes and never ends, so it is refused instead of read until memory runs out.
+    /// </summary>
+    private static byte[] ReadBounded(string path, long limit, string what)
+    {
+        using var stream = File.OpenRead(path);
+        var length = stream.Length;
+        if (length > limit)
+        {
+            throw new ModelRepositoryException($"{what}: {length} bytes exceeds the configured limit of {limit} bytes");
+        }
+        var bytes = new byte[length];
+        try
+        {
+            stream.ReadExactly(bytes);
+        }
+        catch (EndOfStreamException)
+        {
+            throw new ModelRepositoryException($"{what}: the file shrank below its {length} bytes while it was read");
+        }
+        if (stream.ReadByte() != -1)
+        {
+            throw new ModelRepositoryException($"{what}: not a regular file (it reads past its length of {length} bytes)");
+        }
+        return bytes;
     }
 
     private string ModelFolder(string model)
