@@ -13,6 +13,7 @@ public sealed class ChildProcess : IAsyncDisposable
 
     private readonly Process process;
     private readonly List<string> output = [];
+    private bool disposed;
 
     private ChildProcess(string name, Process process)
     {
@@ -96,14 +97,28 @@ public sealed class ChildProcess : IAsyncDisposable
         return child;
     }
 
-    /// <inheritdoc />
-    public async ValueTask DisposeAsync()
+    /// <summary>The operating system's id of the process, to read its figures from /proc.</summary>
+    public int Id => process.Id;
+
+    /// <summary>Kills the process with its children at once (SIGKILL, as kill -9) and waits until it has exited; the process stays readable.</summary>
+    public async Task KillAsync()
     {
         if (!process.HasExited)
         {
             process.Kill(entireProcessTree: true);
         }
         await process.WaitForExitAsync();
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        if (disposed)
+        {
+            return;
+        }
+        await KillAsync();
+        disposed = true;
         process.Dispose();
     }
 }

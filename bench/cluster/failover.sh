@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# Failover on a Redis cluster: a real redis-server, two headless silos and an ApiHost in client mode on loopback.
+# Clients send requests one after another (curl, 20 s timeout each); after FAILOVER_BEFORE answers the silo whose
+# log says the model is ready on it is killed with SIGKILL; the clients go on until FAILOVER_AFTER requests sent
+# after the kill have succeeded, or FAILOVER_BOUND seconds have passed. Every request is classed as OK, answered with
+# an error (a JSON {"error"} body) or unanswered (timeout, reset, or an error without that body). Writes
+# bench/results/cluster-failover.json with the counts and the time from the kill until requests succeed again.
+#
+# Environment (defaults in brackets):
+#   FAILOVER_MODEL    sample-zoo model [mlp]
+#   FAILOVER_CLIENTS  concurrent clients [4]
+#   FAILOVER_BEFORE   answers before the kill [200]
+#   FAILOVER_AFTER    OK answers to requests sent after the kill that end the run [200]
+#   FAILOVER_BOUND    seconds after the kill before the run ends anyway [120]
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+model="${FAILOVER_MODEL:-mlp}"
+clients="${FAILOVER_CLIENTS:-4}"
+before="${FAILOVER_BEFORE:-200}"
+after="${FAILOVER_AFTER:-200}"
+bound="${FAILOVER_BOUND:-120}"
+results="$root/bench/results"
+redis_port=26380
+api_url="http://127.0.0.1:18224"
+
+echo "Building (Release)..."
+for project in Silo ApiHost Cli; do
+    dotnet build "$root/$project" -c Release -nologo -v quiet
+done
+
+work="$(mktemp -d)"
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+repository="$work/model-repository"
+dotnet "$root/Cli/bin/Release/net10.0/OrleansServe.Cli.dll" zoo --out "$repository" --models "$model" >/dev/null
+
+wait_for_line() { # file, text, name, pid
+    local deadline=$((SECONDS + 120))
+    until grep -q "$2" "$1"; do
+        if ! kill -0 "$4" 2>/dev/null || ((SECONDS >= deadline)); then
+            echo "$3 did not start:" >&2
+            tail -n 40 "$1" >&2
+            exit 1
+        fi
+        sleep 0.5
+    done
+}
+now_ms() { date +%s%3N; }
+
+redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no >"$work/redis.log" 2>&1 &
+pids+=("$!")
+wait_for_line "$work/redis.log" "Ready to accept connections" redis-server "$!"
+
+cluster=(--Cluster:Provider redis --Cluster:Redis "127.0.0.1:$redis_port" --Cluster:ClusterId "failover-$$"
+    --Cluster:ServiceId "failover-$$" --Cluster:AdvertisedAddress 127.0.0.1
+    --OrleansServe:ModelRepository "$repository" --OrleansServe:LoadModelsOnStart false
+    --OrleansServe:WriteSampleZooWhenEmpty false --OrleansServe:CpuDevice:Cores 1)
+
+declare -A silo_pid
+for i in 1 2; do
+    dotnet "$root/Silo/bin/Release/net10.0/OrleansServe.Silo.dll" --urls "http://127.0.0.1:1828$i" \
+        --Cluster:SiloPort "2122$i" --Cluster:GatewayPort "4020$i" "${cluster[@]}" >"$work/silo$i.log" 2>&1 &
+    silo_pid[$i]=$!
+    pids+=("$!")
+    wait_for_line "$work/silo$i.log" "Application started" "silo $i" "$!"
+done
+
+dotnet "$root/ApiHost/bin/Release/net10.0/OrleansServe.ApiHost.dll" --mode client --urls "$api_url" \
+    "${cluster[@]}" >"$work/api.log" 2>&1 &
+pids+=("$!")
+wait_for_line "$work/api.log" "OrleansServe ready" ApiHost "$!"
+
+curl -sf -X POST "$api_url/v2/repository/models/$model/load" >/dev/null
+host=""
+for i in 1 2; do
+    if grep -q "Model $model version .* ready on" "$work/silo$i.log"; then host=$i; fi
+done
+[[ -n "$host" ]] || { echo "no silo says $model is ready" >&2; exit 1; }
+input="$(curl -sf "$api_url/v2/models/$model" | jq -c '{inputs: [.inputs[] | {name, datatype, shape: ([1] + .shape[1:]),
+    data: [range(0; ([.shape[1:][]] | reduce .[] as $d (1; . * $d))) | 0.5]}]}')"
+
+# One line per request: sent at (ms), HTTP status (000: no answer), class (ok, error, unanswered).
+client() {
+    local body="$work/body.$1"
+    while [[ ! -e "$work/stop" ]]; do
+        local sent code class
+        sent="$(now_ms)"
+        code="$(curl -s -o "$body" -w '%{http_code}' --max-time 20 -H 'Content-Type: application/json' \
+            -d "$input" "$api_url/v2/models/$model/infer" || true)"
+        if [[ "$code" == 200 ]]; then class=ok
+        elif jq -e '.error | strings' "$body" >/dev/null 2>&1; then class=error
+        else class=unanswered; fi
+        echo "$sent $code $class"
+    done >"$work/client.$1"
+}
+for c in $(seq "$clients"); do client "$c" & done
+
+answered() { cat "$work"/client.* 2>/dev/null | wc -l; }
+until (($(answered) >= before)); do sleep 0.2; done
+kill -9 "${silo_pid[$host]}"
+killed_at="$(now_ms)"
+echo "Killed silo $host at $killed_at after $(answered) answers"
+deadline=$((SECONDS + bound))
+until (($(cat "$work"/client.* | awk -v k="$killed_at" '$1 >= k && $3 == "ok"' | wc -l) >= after)) || ((SECONDS >= deadline)); do
+    sleep 0.5
+done
+touch "$work/stop"
+wait_clients() { for job in $(jobs -p); do [[ " ${pids[*]} " == *" $job "* ]] || wait "$job" || true; done; }
+wait_clients
+plan="$(curl -s --max-time 20 "$api_url/v2/admin/plan" || echo null)"
+statuses="$(cat "$work"/client.* | awk '{print $2}' | sort | uniq -c | awk '{printf "%s\"%s\": %s", (NR > 1 ? ", " : ""), $2, $1}')"
+last_error="$(cat "$work"/body.1 2>/dev/null | head -c 300 || true)"
+
+mkdir -p "$results"
+cat "$work"/client.* | sort -n | jq -R -s \
+    --arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+    --arg cpu "$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)" \
+    --argjson cores "$(nproc)" \
+    --arg model "$model" --argjson clients "$clients" --argjson killed "$killed_at" --argjson bound "$bound" \
+    --argjson statuses "{$statuses}" --arg plan "$plan" --arg last "$last_error" \
+    'split("\n") | map(select(length > 0) | split(" ") | {sent: (.[0] | tonumber), status: .[1], class: .[2]}) as $r
+     | ($r | map(select(.sent >= $killed))) as $later
+     | {
+        date: $date,
+        machine: {cpu: $cpu, cores: $cores},
+        setup: "redis-server + 2 silos + ApiHost (client mode) on loopback; curl clients, 20 s timeout each; SIGKILL of the silo hosting the model",
+        model: $model, clients: $clients,
+        sent: ($r | length),
+        ok: ($r | map(select(.class == "ok")) | length),
+        answered_with_error: ($r | map(select(.class == "error")) | length),
+        unanswered: ($r | map(select(.class == "unanswered")) | length),
+        statuses: $statuses,
+        ok_sent_after_kill: ($later | map(select(.class == "ok")) | length),
+        ms_from_kill_to_first_ok: ($later | map(select(.class == "ok")) | if length > 0 then .[0].sent - $killed else null end),
+        recovered_within_bound_s: $bound,
+        plan_after: $plan,
+        last_answer_of_client_1: $last
+    }' >"$results/cluster-failover.json"
+cat "$results/cluster-failover.json"
