@@ -150,18 +150,20 @@ public sealed class ModelGrain(
     /// <summary>
     /// Clockwork's rule in the request path: why a request must be refused at once, or null to admit it. Only models
     /// whose config.json sets slo_ms are held to it, and only with samples queued ahead (a request with nothing ahead
-    /// starts at once, so refusing it frees nothing). The prediction uses what this grain really does: batches of up
-    /// to max_batch_size, each taking the measured mean of the largest batch size run so far; with nothing measured
+    /// starts at once, so refusing it frees nothing). The prediction uses what this grain really does: full batches of
+    /// max_batch_size for the queue ahead, then this request's own batch of what is left plus itself, each at the
+    /// latency measured for that batch size (see <see cref="StatisticsCounter.BatchLatency"/>); with nothing measured
     /// yet the request is admitted.
     /// </summary>
     private string? Admit(ServedModel model)
     {
         if (!options.Value.Scheduler.Admission || !model.Config.SloMsSet || queuedSamples == 0
-            || statistics.LargestBatchLatency(model.MaxBatchSize) is not { } measured)
+            || statistics.BatchLatency(model.MaxBatchSize) is not { } fullBatchMs
+            || statistics.BatchLatency(queuedSamples % model.MaxBatchSize + 1) is not { } ownBatchMs)
         {
             return null;
         }
-        var decision = AdmissionControl.Decide(queuedSamples, model.MaxBatchSize, measured.MeanMs, measured.MeanMs, model.Config.SloMs);
+        var decision = AdmissionControl.Decide(queuedSamples, model.MaxBatchSize, ownBatchMs, fullBatchMs, model.Config.SloMs);
         return decision.Admitted ? null : decision.Reason;
     }
 

@@ -56,19 +56,27 @@ internal sealed class StatisticsCounter
     }
 
     /// <summary>
-    /// Mean device time (input, infer, output) of the largest batch size measured up to <paramref name="maxBatch"/>,
-    /// or null before any batch has run.
+    /// Estimated milliseconds for a batch of <paramref name="size"/>: the measured mean of the smallest measured size
+    /// at or above it (a conservative bound), or beyond every measured size the largest one scaled by size; null when
+    /// nothing is measured.
     /// </summary>
-    public (int Batch, double MeanMs)? LargestBatchLatency(int maxBatch)
+    public double? BatchLatency(int size)
     {
-        foreach (var (size, totals) in batches.Reverse())
+        (int Size, double Ms)? largest = null;
+        foreach (var (measured, totals) in batches)
         {
-            if (size <= maxBatch && totals.Infer.Count > 0)
+            if (totals.Infer.Count == 0)
             {
-                return (size, (totals.Input.Ns + totals.Infer.Ns + totals.Output.Ns) / (double)totals.Infer.Count / 1e6);
+                continue;
             }
+            var ms = (totals.Input.Ns + totals.Infer.Ns + totals.Output.Ns) / (double)totals.Infer.Count / 1e6;
+            if (measured >= size)
+            {
+                return ms;
+            }
+            largest = (measured, ms);
         }
-        return null;
+        return largest is { } last ? last.Ms * size / last.Size : null;
     }
 
     public void Succeeded(long ns) => success.Add(ns);
