@@ -77,45 +77,40 @@ public sealed class WeightCopier : IDisposable
         return transfer;
     }
 
-    private bool Copy(WeightTransfer transfer, PackedWeights weights, IDisposable lease, ArrayView<float> destination)
-    {
-        try
+    private bool Copy(WeightTransfer transfer, PackedWeights weights, IDisposable lease, ArrayView<float> destination) =>
+        Deliver(transfer, lease, g =>
         {
-            for (var g = 0; g < transfer.GroupCount; g++)
+            Gate?.Pass(transfer.Model, g, transfer.Cancellation);
+            if (transfer.Cancellation.IsCancellationRequested)
             {
-                Gate?.Pass(transfer.Model, g, transfer.Cancellation);
-                if (transfer.Cancellation.IsCancellationRequested)
-                {
-                    break;
-                }
-                var group = weights.Layout.Groups[g];
-                var source = weights.Group(g);
-                destination.SubView(group.OffsetElements, group.LengthElements)
-                    .CopyFromCPU(stream, ref MemoryMarshal.GetReference(source), source.Length);
-                stream.Synchronize();
-                Interlocked.Increment(ref groupsCopied);
-                transfer.Land(g, Observer);
+                return false;
             }
-            transfer.Finish(null);
-        }
-        catch (Exception e)
-        {
-            transfer.Finish(e);
-        }
-        finally
-        {
-            lease.Dispose();
-        }
-        return true;
-    }
+            var group = weights.Layout.Groups[g];
+            var source = weights.Group(g);
+            destination.SubView(group.OffsetElements, group.LengthElements)
+                .CopyFromCPU(stream, ref MemoryMarshal.GetReference(source), source.Length);
+            stream.Synchronize();
+            return true;
+        });
 
-    private bool Watch(WeightTransfer transfer, IDisposable lease)
+    private bool Watch(WeightTransfer transfer, IDisposable lease) =>
+        Deliver(transfer, lease, g =>
+        {
+            transfer.Cuda!.SynchronizeEvent(transfer.Events[g]);
+            return true;
+        });
+
+    /// <summary>
+    /// Lands a transfer's groups in order on the copy thread: <paramref name="land"/> makes group g arrive (false: the
+    /// transfer was cancelled, stop), then it is counted and reported; the transfer finishes with the outcome and the
+    /// lease on the host weights is released.
+    /// </summary>
+    private bool Deliver(WeightTransfer transfer, IDisposable lease, Func<int, bool> land)
     {
         try
         {
-            for (var g = 0; g < transfer.GroupCount; g++)
+            for (var g = 0; g < transfer.GroupCount && land(g); g++)
             {
-                transfer.Cuda!.SynchronizeEvent(transfer.Events[g]);
                 Interlocked.Increment(ref groupsCopied);
                 transfer.Land(g, Observer);
             }
