@@ -55,8 +55,8 @@ public static class CpuCompareCommand
                     OptionLists.Items(parse.GetRequiredValue(models)),
                     OptionLists.Positive(parse.GetRequiredValue(partitions), "compute share", 100),
                     OptionLists.Positive(parse.GetRequiredValue(batches), "batch size"),
-                    PositiveInt(parse.GetValue(repeats), "repeat count"),
-                    PositiveInt(parse.GetValue(cores), "core count"),
+                    OptionLists.PositiveValue(parse.GetValue(repeats), "repeat count"),
+                    OptionLists.PositiveValue(parse.GetValue(cores), "core count"),
                     parse.GetValue(profile),
                     parse.GetValue(profileCsv),
                     parse.GetRequiredValue(slo) == "sample",
@@ -68,7 +68,7 @@ public static class CpuCompareCommand
                         Positive(parse.GetValue(step), "step"),
                         Positive(parse.GetValue(tolerance), "tolerance"),
                         Positive(parse.GetValue(maxRate), "maximum rate")),
-                    PositiveInt(parse.GetValue(trials), "trial count"),
+                    OptionLists.PositiveValue(parse.GetValue(trials), "trial count"),
                     parse.GetRequiredValue(note),
                     parse.GetValue(json));
                 Validate(settings);
@@ -207,8 +207,6 @@ public static class CpuCompareCommand
     }
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
-
-    private static int PositiveInt(int value, string what) => value > 0 ? value : throw new ArgumentException($"'{value}' is not a {what}");
 
     private static double Positive(double value, string what) => value > 0 && double.IsFinite(value) ? value : throw new ArgumentException($"'{value}' is not a valid {what}");
 

@@ -21,4 +21,8 @@ internal static class OptionLists
             ? value
             : throw new ArgumentException($"'{item}' is not a {what} (1 to {max})"))];
     }
+
+    /// <summary>A single option value that must be positive.</summary>
+    /// <exception cref="ArgumentException">It is not.</exception>
+    public static int PositiveValue(int value, string what) => value > 0 ? value : throw new ArgumentException($"'{value}' is not a {what}");
 }

@@ -37,8 +37,8 @@ public static class ProfileCommand
                     OptionLists.Items(parse.GetRequiredValue(models)),
                     OptionLists.Positive(parse.GetRequiredValue(partitions), "compute share", 100),
                     OptionLists.Positive(parse.GetRequiredValue(batches), "batch size"),
-                    Check(parse.GetValue(repeats), "repeat count"),
-                    Check(parse.GetValue(cores), "core count"));
+                    OptionLists.PositiveValue(parse.GetValue(repeats), "repeat count"),
+                    OptionLists.PositiveValue(parse.GetValue(cores), "core count"));
                 if (settings.Models.Length == 0)
                 {
                     throw new ArgumentException("no model given");
@@ -70,6 +70,4 @@ public static class ProfileCommand
             r => progress.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{r.Model} {r.Partition}% batch {r.Batch}: {r.LatencyMs:0.000} ms")));
         return new ProfileTable(rows);
     }
-
-    private static int Check(int value, string what) => value > 0 ? value : throw new ArgumentException($"'{value}' is not a {what}");
 }

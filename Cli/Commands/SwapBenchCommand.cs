@@ -50,13 +50,13 @@ public static class SwapBenchCommand
             {
                 var settings = new Settings(
                     parse.GetRequiredValue(device) == "cuda" ? GpuDeviceKind.Cuda : GpuDeviceKind.IlgpuCpu,
-                    List(parse.GetRequiredValue(measure)),
-                    List(parse.GetRequiredValue(models)),
-                    parse.GetValue(sizes) is { } s ? [.. List(s).Select(v => Positive(v, "size"))] : TransferBandwidth.DefaultSizes,
-                    (int)Positive(parse.GetValue(repeats).ToString(System.Globalization.CultureInfo.InvariantCulture), "repeat count"),
-                    [.. List(parse.GetRequiredValue(batches)).Select(v => (int)Positive(v, "batch size"))],
-                    [.. List(parse.GetRequiredValue(partitions)).Select(v => (int)Positive(v, "SM share"))],
-                    [.. List(parse.GetRequiredValue(splits)).Select(Split)],
+                    OptionLists.Items(parse.GetRequiredValue(measure)),
+                    OptionLists.Items(parse.GetRequiredValue(models)),
+                    parse.GetValue(sizes) is { } s ? [.. OptionLists.Items(s).Select(v => Positive(v, "size"))] : TransferBandwidth.DefaultSizes,
+                    OptionLists.PositiveValue(parse.GetValue(repeats), "repeat count"),
+                    [.. OptionLists.Items(parse.GetRequiredValue(batches)).Select(v => (int)Positive(v, "batch size"))],
+                    [.. OptionLists.Items(parse.GetRequiredValue(partitions)).Select(v => (int)Positive(v, "SM share"))],
+                    [.. OptionLists.Items(parse.GetRequiredValue(splits)).Select(Split)],
                     parse.GetValue(pairBatch),
                     parse.GetValue(coldBatch),
                     parse.GetValue(group),
@@ -84,8 +84,6 @@ public static class SwapBenchCommand
         GpuDeviceKind Kind, string[] Parts, string[] Models, IReadOnlyList<long> Sizes, int Repeats, int[] Batches, int[] Partitions,
         (int, int)[] Splits, int PairBatch, int ColdBatch, long TransferGroupBytes, long ReservedBytes, double BudgetSeconds,
         FileInfo? Json, DirectoryInfo? CsvDir);
-
-    private static string[] List(string text) => text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
     private static long Positive(string text, string what) =>
         long.TryParse(text, out var value) && value > 0 ? value : throw new ArgumentException($"'{text}' is not a {what}");
