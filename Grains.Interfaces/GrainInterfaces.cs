@@ -64,6 +64,18 @@ public interface IGpuGrain : IGrainWithStringKey
     Task<DeviceStatus> RepartitionAsync(GpuletPlan[] partitions);
 }
 
+/// <summary>
+/// The devices of one silo (key: the silo's address and "devices"), pinned to that silo. The scheduler asks it
+/// which devices a live silo has, so a scheduler activated anew after its silo died rebuilds its device list.
+/// </summary>
+[Alias("orleansserve.ISiloDevicesGrain")]
+public interface ISiloDevicesGrain : IGrainWithStringKey
+{
+    /// <summary>Every device of the silo.</summary>
+    [Alias("Describe")]
+    Task<DeviceDescription[]> DescribeAsync();
+}
+
 /// <summary>The cluster's scheduler (singleton, key "default"): knows devices and models and owns the plan.</summary>
 [Alias("orleansserve.ISchedulerGrain")]
 public interface ISchedulerGrain : IGrainWithStringKey

@@ -57,7 +57,8 @@ public static class ApiErrors
                 }
                 else if (e is OrleansException or TimeoutException)
                 {
-                    message = $"the cluster is unavailable: {e.Message}";
+                    // Orleans puts inner stack traces in its messages; the caller needs the first line.
+                    message = $"the cluster is unavailable: {e.Message.Split('\n', 2)[0].TrimEnd()}";
                 }
                 context.Response.Clear();
                 await Error(status ?? StatusCodes.Status500InternalServerError, message).ExecuteAsync(context);

@@ -26,7 +26,8 @@ public static class InferenceApi
         var headerLength = ReadHeaderLength(http.Request);
         var body = await ReadBodyAsync(http.Request, options.Value.MaxRequestBodyBytes, http.RequestAborted);
         var parsed = InferRequestParser.Parse(body, headerLength);
-        var response = await grain.InferAsync(parsed.Request with { Version = version });
+        var request = parsed.Request with { Version = version };
+        var response = await http.RequestServices.GetRequiredService<SiloLossRetry>().CallAsync(() => grain.InferAsync(request), http.RequestAborted);
 
         using var encoded = InferResponseWriter.Encode(response, parsed);
         http.Response.StatusCode = StatusCodes.Status200OK;

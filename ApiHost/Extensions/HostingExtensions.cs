@@ -30,6 +30,7 @@ public static class HostingExtensions
             json.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower;
             json.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter());
         });
+        builder.Services.AddSingleton<SiloLossRetry>();
         builder.Services.AddSingleton<ServerReadiness>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ServerReadiness>());
 
@@ -47,6 +48,7 @@ public static class HostingExtensions
                 builder.UseOrleansClient(client =>
                 {
                     client.UseOrleansServeClusterState(builder.Configuration);
+                    client.Services.AddSingleton<IClusterConnectionStatusObserver>(sp => sp.GetRequiredService<SiloLossRetry>());
                     client.AddDashboard();
                 });
                 break;

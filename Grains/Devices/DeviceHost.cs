@@ -78,6 +78,10 @@ public sealed class DeviceHost : IDisposable
     /// <summary>This silo's devices.</summary>
     public IReadOnlyCollection<IExecutionDevice> Devices => devices.Values;
 
+    /// <summary>What a device of <paramref name="silo"/> is, under the key of its device grain.</summary>
+    public static DeviceDescription Describe(SiloAddress silo, IExecutionDevice device) =>
+        new(SiloBoundPlacement.Key(silo, device.Id), device.Kind, device.Name, silo.ToParsableString(), device.MemoryBudgetBytes);
+
     /// <summary>Finds a device by its local id.</summary>
     public bool TryGet(string id, out IExecutionDevice device) => devices.TryGetValue(id, out device!);
 

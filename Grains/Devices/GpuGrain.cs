@@ -24,7 +24,7 @@ public sealed class GpuGrain(DeviceHost host) : Grain, IGpuGrain
         {
             throw new InferenceException(InferenceErrorKind.Unavailable, $"this silo has no device '{localId}'");
         }
-        description = new DeviceDescription(key, device.Kind, device.Name, silo.ToParsableString(), device.MemoryBudgetBytes);
+        description = DeviceHost.Describe(silo, device);
         return Task.CompletedTask;
     }
 

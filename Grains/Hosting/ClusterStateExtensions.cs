@@ -15,6 +15,21 @@ public static class ClusterStateExtensions
     public static ISiloBuilder UseOrleansServeClusterState(this ISiloBuilder silo, IConfiguration configuration)
     {
         var cluster = ClusterStateOptions.From(configuration);
+        silo.Configure<ClusterMembershipOptions>(options =>
+        {
+            if (cluster.ProbeTimeoutSeconds > 0)
+            {
+                options.ProbeTimeout = TimeSpan.FromSeconds(cluster.ProbeTimeoutSeconds);
+            }
+            if (cluster.MissedProbesLimit > 0)
+            {
+                options.NumMissedProbesLimit = cluster.MissedProbesLimit;
+            }
+        });
+        if (cluster.ResponseTimeoutSeconds > 0)
+        {
+            silo.Configure<SiloMessagingOptions>(options => options.ResponseTimeout = TimeSpan.FromSeconds(cluster.ResponseTimeoutSeconds));
+        }
         if (cluster.Provider == ClusterStateOptions.LocalhostProvider)
         {
             silo.UseLocalhostClustering(cluster.SiloPort, cluster.GatewayPort, serviceId: cluster.ServiceId, clusterId: cluster.ClusterId);
@@ -43,6 +58,10 @@ public static class ClusterStateExtensions
     public static IClientBuilder UseOrleansServeClusterState(this IClientBuilder client, IConfiguration configuration)
     {
         var cluster = ClusterStateOptions.From(configuration);
+        if (cluster.ResponseTimeoutSeconds > 0)
+        {
+            client.Configure<ClientMessagingOptions>(options => options.ResponseTimeout = TimeSpan.FromSeconds(cluster.ResponseTimeoutSeconds));
+        }
         if (cluster.Provider == ClusterStateOptions.LocalhostProvider)
         {
             return client.UseLocalhostClustering(cluster.GatewayPort, cluster.ServiceId, cluster.ClusterId);

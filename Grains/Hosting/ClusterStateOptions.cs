@@ -43,6 +43,21 @@ public sealed class ClusterStateOptions
     /// </summary>
     public string AdvertisedAddress { get; set; } = "";
 
+    /// <summary>
+    /// Seconds a silo waits for a liveness probe's answer before counting it missed (0: Orleans' default). With
+    /// <see cref="MissedProbesLimit"/> it sets how soon a dead silo is declared dead and leaves the plan.
+    /// </summary>
+    public double ProbeTimeoutSeconds { get; set; }
+
+    /// <summary>Missed probes in a row after which a silo is suspected dead (0: Orleans' default).</summary>
+    public int MissedProbesLimit { get; set; }
+
+    /// <summary>
+    /// Seconds a caller waits for a grain call's answer before it fails with a timeout (0: Orleans' default, 30 s).
+    /// A call whose silo died mid-call waits this long unless the front end retries it first.
+    /// </summary>
+    public double ResponseTimeoutSeconds { get; set; }
+
     /// <summary>The settings of a configuration, bound and checked; throws <see cref="InvalidOperationException"/> with the reason when they are invalid.</summary>
     public static ClusterStateOptions From(IConfiguration configuration)
     {
@@ -61,6 +76,11 @@ public sealed class ClusterStateOptions
         if (SiloPort is < 1 or > 65535 || GatewayPort is < 1 or > 65535 || SiloPort == GatewayPort)
         {
             return $"{Section}:SiloPort ({SiloPort}) and {Section}:GatewayPort ({GatewayPort}) must be two different ports from 1 to 65535";
+        }
+        if (ProbeTimeoutSeconds < 0 || MissedProbesLimit < 0 || ResponseTimeoutSeconds < 0
+            || !double.IsFinite(ProbeTimeoutSeconds) || !double.IsFinite(ResponseTimeoutSeconds))
+        {
+            return $"{Section}:ProbeTimeoutSeconds, {Section}:MissedProbesLimit and {Section}:ResponseTimeoutSeconds must be 0 (Orleans' default) or positive";
         }
         if (string.IsNullOrWhiteSpace(ClusterId) || string.IsNullOrWhiteSpace(ServiceId))
         {

@@ -39,6 +39,15 @@ public sealed class ModelGrain(
     private int queuedSamples;
     private IGrainTimer? delayTimer;
 
+    /// <summary>
+    /// When a load that failed for a reason that passes (no device yet, the scheduler or a device unreachable while
+    /// the cluster changes) may be tried again by the next request; null when the failure is the model's own.
+    /// </summary>
+    private long? retryLoadAt;
+
+    /// <summary>How long a model whose load failed for a passing reason refuses requests before a request tries again.</summary>
+    private static readonly TimeSpan LoadRetryDelay = TimeSpan.FromSeconds(1);
+
     private string Name => this.GetPrimaryKeyString();
 
     /// <inheritdoc />
@@ -314,6 +323,10 @@ public sealed class ModelGrain(
     private async Task<ServedModel> ReadyModelAsync()
     {
         await InitializeAsync();
+        if (phase == Phase.Unavailable && retryLoadAt is { } at && time.GetTimestamp() >= at && loading is null)
+        {
+            await LoadOnceAsync(reload: false);
+        }
         return phase switch
         {
             Phase.Ready => served!,
@@ -406,8 +419,13 @@ public sealed class ModelGrain(
             served = model;
             phase = Phase.Ready;
             reason = null;
+            retryLoadAt = null;
             logger.LogInformation("Model {Model} version {Version} ready on {Device}", Name, model.Version, deviceKey);
             Dispatch();
+        }
+        catch (Exception e) when (IsPassing(e))
+        {
+            SetUnavailable(e.Message, retry: true);
         }
         catch (Exception e) when (e is InvalidModelException or InferenceException or Engine.Execution.DeviceMemoryException or Engine.Memory.HostMemoryException)
         {
@@ -417,11 +435,19 @@ public sealed class ModelGrain(
         }
     }
 
-    private void SetUnavailable(string why)
+    /// <summary>
+    /// A load failure of the cluster rather than of the model: no device placed it (Unavailable) or a grain it
+    /// needs could not be reached. Loading again later can succeed.
+    /// </summary>
+    private static bool IsPassing(Exception e) =>
+        e is InferenceException { Kind: InferenceErrorKind.Unavailable } or OrleansException or TimeoutException;
+
+    private void SetUnavailable(string why, bool retry = false)
     {
-        logger.LogWarning("Model {Model} is unavailable: {Reason}", Name, why);
+        logger.LogWarning("Model {Model} is unavailable{Retry}: {Reason}", Name, retry ? " for now" : "", why);
         phase = Phase.Unavailable;
         reason = why;
+        retryLoadAt = retry ? time.GetTimestamp() + (long)(LoadRetryDelay.TotalSeconds * time.TimestampFrequency) : null;
         served = null;
         host.Weights.Remove(Name);
         FailQueued(InferenceErrorKind.Unavailable, $"model '{Name}' is unavailable: {why}");

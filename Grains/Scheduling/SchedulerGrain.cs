@@ -15,10 +15,14 @@ namespace OrleansServe.Grains.Scheduling;
 /// holds the model's weights, and re-plans periodically with the configured planner from EWMA request rates and the
 /// batch latencies the models measured. The schedule is published; with OrleansServe:Scheduler:ApplyPlan each
 /// plan's gpulets are also pushed to the devices (<see cref="IGpuGrain.RepartitionAsync"/>) where they changed.
+/// Devices follow cluster membership: a silo's devices leave with it (and its models' placements with them), and
+/// the devices of live silos are asked for whenever membership changes, so a scheduler activated anew after its
+/// silo died knows the survivors' devices before it places anything.
 /// </summary>
 public sealed class SchedulerGrain(
     ILogger<SchedulerGrain> logger,
     IOptions<OrleansServeOptions> options,
+    IClusterMembershipService membership,
     [PersistentState("profiles")] IPersistentState<ImportedProfiles> imported,
     [PersistentState("schedule")] IPersistentState<LastSchedule> lastSchedule) : Grain, ISchedulerGrain
 {
@@ -39,6 +43,7 @@ public sealed class SchedulerGrain(
     private long scheduleVersion;
     private string? schedule;
     private Task applying = Task.CompletedTask;
+    private MembershipVersion devicesAsOf = MembershipVersion.MinValue;
 
     /// <inheritdoc />
     public override Task OnActivateAsync(CancellationToken cancellationToken)
@@ -69,6 +74,13 @@ public sealed class SchedulerGrain(
     /// <inheritdoc />
     public Task UnregisterDeviceAsync(string deviceKey)
     {
+        RemoveDevice(deviceKey);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Drops a device and the placements on it; their models are placed again when they next load.</summary>
+    private void RemoveDevice(string deviceKey)
+    {
         if (devices.Remove(deviceKey))
         {
             foreach (var model in placements.Where(p => p.Value.Device == deviceKey).Select(p => p.Key).ToList())
@@ -77,25 +89,79 @@ public sealed class SchedulerGrain(
             }
             planVersion++;
         }
-        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Brings the device list in line with membership when it changed since the last look: devices of silos that
+    /// are dead or leaving go, and live silos with no device known are asked for theirs. A silo that does not answer
+    /// is asked again on the next change or placement.
+    /// </summary>
+    private async Task FollowMembershipAsync()
+    {
+        var snapshot = membership.CurrentSnapshot;
+        if (snapshot.Version == devicesAsOf)
+        {
+            return;
+        }
+        foreach (var gone in devices.Values.Where(d => snapshot.GetSiloStatus(SiloAddress.FromParsableString(d.Silo)).IsTerminating()).ToList())
+        {
+            logger.LogWarning("Device {Key} left the plan: its silo is {Status}", gone.Key, snapshot.GetSiloStatus(SiloAddress.FromParsableString(gone.Silo)));
+            RemoveDevice(gone.Key);
+        }
+        var unknown = snapshot.Members.Values
+            .Where(m => m.Status == SiloStatus.Active && !devices.Values.Any(d => d.Silo == m.SiloAddress.ToParsableString()))
+            .Select(m => m.SiloAddress)
+            .ToList();
+        var answered = await Task.WhenAll(unknown.Select(DiscoverAsync));
+        if (answered.All(a => a))
+        {
+            devicesAsOf = snapshot.Version;
+        }
+    }
+
+    /// <summary>Asks a silo for its devices and registers them; false when it could not answer.</summary>
+    private async Task<bool> DiscoverAsync(SiloAddress silo)
+    {
+        try
+        {
+            var found = await GrainFactory.GetGrain<ISiloDevicesGrain>(SiloBoundPlacement.Key(silo, Devices.SiloDevicesGrain.LocalId)).DescribeAsync();
+            foreach (var device in found.Where(d => !devices.ContainsKey(d.Key)))
+            {
+                devices[device.Key] = device;
+                planVersion++;
+                logger.LogInformation("Device {Key} found on live silo {Silo}: {Name}", device.Key, device.Silo, device.Name);
+            }
+            return true;
+        }
+        catch (Exception e) when (e is OrleansException or InferenceException or TimeoutException)
+        {
+            logger.LogDebug("Silo {Silo} did not list its devices: {Reason}", silo, e.Message);
+            return false;
+        }
     }
 
     /// <inheritdoc />
-    public Task<string> PlaceModelAsync(string model, long bytes, string silo, bool runsOnGpuEngine)
+    public async Task<string> PlaceModelAsync(string model, long bytes, string silo, bool runsOnGpuEngine)
     {
+        await FollowMembershipAsync();
+        if (!devices.Values.Any(d => d.Silo == silo))
+        {
+            // Membership as this silo sees it may lag behind the silo asking.
+            await DiscoverAsync(SiloAddress.FromParsableString(silo));
+        }
         if (placements.TryGetValue(model, out var placed) && devices.TryGetValue(placed.Device, out var current) && current.Silo == silo
             && (runsOnGpuEngine || current.Kind == "cpu"))
         {
-            return Task.FromResult(placed.Device);
+            return placed.Device;
         }
+        // Too large is the model's own lasting refusal (Overloaded); no device yet is the cluster's passing one.
         var device = ChooseDevice(bytes, silo, runsOnGpuEngine)
-            ?? throw new InferenceException(InferenceErrorKind.Unavailable,
-                devices.Values.Any(d => d.Silo == silo)
-                    ? $"model '{model}' ({bytes} bytes) is larger than the memory budget of every device of its silo"
-                    : $"no device is registered on silo {silo}");
+            ?? throw (devices.Values.Any(d => d.Silo == silo)
+                ? new InferenceException(InferenceErrorKind.Overloaded, $"model '{model}' ({bytes} bytes) is larger than the memory budget of every device of its silo")
+                : new InferenceException(InferenceErrorKind.Unavailable, $"no device is registered on silo {silo}"));
         placements[model] = (device.Key, bytes);
         planVersion++;
-        return Task.FromResult(device.Key);
+        return device.Key;
     }
 
     /// <inheritdoc />
@@ -109,8 +175,9 @@ public sealed class SchedulerGrain(
     }
 
     /// <inheritdoc />
-    public Task<Plan> GetPlanAsync()
+    public async Task<Plan> GetPlanAsync()
     {
+        await FollowMembershipAsync();
         var assignments = devices.Values
             .OrderBy(d => d.Key, StringComparer.Ordinal)
             .Select(d =>
@@ -119,11 +186,15 @@ public sealed class SchedulerGrain(
                 return new DeviceAssignment(d.Key, 100, models, new int[models.Length]);
             })
             .ToArray();
-        return Task.FromResult(new Plan(planVersion, assignments));
+        return new Plan(planVersion, assignments);
     }
 
     /// <inheritdoc />
-    public Task<DeviceDescription[]> GetDevicesAsync() => Task.FromResult(devices.Values.ToArray());
+    public async Task<DeviceDescription[]> GetDevicesAsync()
+    {
+        await FollowMembershipAsync();
+        return [.. devices.Values];
+    }
 
     /// <inheritdoc />
     public async Task<string> GetScheduleAsync() => schedule ?? await ReplanAsync();
@@ -132,6 +203,7 @@ public sealed class SchedulerGrain(
     public async Task<string> ReplanAsync()
     {
         var planner = PlannerFor(settings.Policy);
+        await FollowMembershipAsync();
         // Snapshot: other calls interleave while the model grains answer.
         var models = placements.Select(p => (Name: p.Key, p.Value.Bytes)).ToList();
         var observed = await Task.WhenAll(models.Select(m => ObserveAsync(m.Name, m.Bytes)));

@@ -52,6 +52,9 @@ public sealed class ClusterNodes(string redis, string repository)
         "--Cluster:ClusterId", ClusterId,
         "--Cluster:ServiceId", ClusterId,
         "--Cluster:AdvertisedAddress", "127.0.0.1",
+        // A killed silo is declared dead after two missed 2 s probes rather than Orleans' three 5 s ones.
+        "--Cluster:ProbeTimeoutSeconds", "2",
+        "--Cluster:MissedProbesLimit", "2",
         "--OrleansServe:ModelRepository", repository,
         "--OrleansServe:LoadModelsOnStart", "false",
         "--OrleansServe:WriteSampleZooWhenEmpty", "false",

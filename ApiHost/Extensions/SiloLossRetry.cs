@@ -1,0 +1,69 @@
+using OrleansServe.Grains;
+
+namespace OrleansServe.ApiHost.Extensions;
+
+/// <summary>
+/// Calls that outlive a silo. A silo killed mid-call never answers, and its callers would wait for Orleans' response
+/// timeout; the client does see the silo's gateway connection close at once. When any gateway connection closes,
+/// every call this front end has in flight stops waiting for its first attempt and is sent once more (the grain
+/// re-activates on a live silo once membership declares the dead one dead); a second loss during the retry answers
+/// with a clear refusal. Inference is idempotent, so a first attempt that did finish elsewhere costs only its compute.
+/// </summary>
+public sealed class SiloLossRetry : IClusterConnectionStatusObserver
+{
+    private readonly ILogger<SiloLossRetry> logger;
+    private CancellationTokenSource lost = new();
+    private long losses;
+
+    /// <summary>Creates the signal; it fires only once registered with the cluster client.</summary>
+    public SiloLossRetry(ILogger<SiloLossRetry> logger) => this.logger = logger;
+
+    /// <summary>Gateway connections lost since start (each one retried the calls then in flight).</summary>
+    public long Losses => Interlocked.Read(ref losses);
+
+    /// <summary>Runs <paramref name="call"/>, and once more if a gateway connection closes before it answers.</summary>
+    public async Task<T> CallAsync<T>(Func<Task<T>> call, CancellationToken cancellationToken)
+    {
+        // The token before the call: a loss while it is being sent must count.
+        var firstLoss = Volatile.Read(ref lost).Token;
+        var first = call();
+        try
+        {
+            return await first.WaitAsync(firstLoss).WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException) when (firstLoss.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            // The abandoned attempt may still fail later; its error is nobody's to see.
+            _ = first.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        }
+        var secondLoss = Volatile.Read(ref lost).Token;
+        var second = call();
+        try
+        {
+            return await second.WaitAsync(secondLoss).WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException) when (secondLoss.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            _ = second.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            throw new InferenceException(InferenceErrorKind.Unavailable, "a silo of the cluster was lost twice while this request was in flight; send it again");
+        }
+    }
+
+    /// <inheritdoc />
+    public void NotifyGatewayCountChanged(int currentNumberOfGateways, int previousNumberOfGateways, bool connectionRecovered)
+    {
+        if (currentNumberOfGateways < previousNumberOfGateways)
+        {
+            Interlocked.Increment(ref losses);
+            logger.LogWarning("A gateway connection closed ({Current} of {Previous} left): calls in flight are sent once more", currentNumberOfGateways, previousNumberOfGateways);
+            var previous = Interlocked.Exchange(ref lost, new CancellationTokenSource());
+            // Off the client's connection thread: cancelling runs the retries' continuations.
+            _ = Task.Run(previous.Cancel);
+        }
+    }
+
+    /// <inheritdoc />
+    public void NotifyClusterConnectionLost()
+    {
+    }
+}
