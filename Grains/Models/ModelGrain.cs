@@ -45,6 +45,9 @@ public sealed class ModelGrain(
     /// </summary>
     private long? retryLoadAt;
 
+    /// <summary>Set while a reload waits for the old version's batches in flight: no batch leaves until the new version is in place.</summary>
+    private TaskCompletionSource? drained;
+
     /// <summary>How long a model whose load failed for a passing reason refuses requests before a request tries again.</summary>
     private static readonly TimeSpan LoadRetryDelay = TimeSpan.FromSeconds(1);
 
@@ -183,7 +186,7 @@ public sealed class ModelGrain(
     private void Dispatch(bool delayElapsed = false)
     {
         var model = served;
-        while (model is not null && inFlight < options.Value.MaxInflightBatchesPerModel && queue.Count > 0)
+        while (model is not null && drained is null && inFlight < options.Value.MaxInflightBatchesPerModel && queue.Count > 0)
         {
             var delay = model.Config.MaxQueueDelayMs;
             if (!delayElapsed && delay > 0 && queuedSamples < model.MaxBatchSize)
@@ -263,6 +266,10 @@ public sealed class ModelGrain(
         finally
         {
             inFlight--;
+            if (inFlight == 0)
+            {
+                drained?.TrySetResult();
+            }
             Dispatch();
         }
     }
@@ -404,6 +411,14 @@ public sealed class ModelGrain(
             var signature = OnnxModelReader.ReadSignature(files.OnnxBytes);
             if (served is not null)
             {
+                // The old version's batches pin its residency, and an evict skips a pinned model: wait for them, so
+                // that the new version really replaces it and no batch runs the old weights after the reload.
+                drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                if (inFlight == 0)
+                {
+                    drained.TrySetResult();
+                }
+                await drained.Task;
                 await served.Device.EvictAsync(Name);
             }
             // Off the grain's thread: on a silo with a GPU this also reads the graph and packs its weights.
@@ -432,6 +447,14 @@ public sealed class ModelGrain(
             SetUnavailable(e.Message);
             // A model that cannot run holds no place in the plan.
             await GrainFactory.GetGrain<ISchedulerGrain>(SchedulerGrain.Key).RemoveModelAsync(Name);
+        }
+        finally
+        {
+            if (drained is not null)
+            {
+                drained = null;
+                Dispatch();
+            }
         }
     }
 

@@ -21,6 +21,43 @@ public sealed class ModelGrainTests(SmallModelsCluster fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task A_reload_under_traffic_serves_the_new_version_for_every_request_after_it()
+    {
+        var model = Model("reloaded");
+        using var stop = new CancellationTokenSource();
+        var answered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var answers = new System.Collections.Concurrent.ConcurrentBag<(string Version, float First)>();
+        var senders = Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var response = await model.InferAsync(Request(Fp32("x", [1, 3], 1, 2, 3)));
+                answers.Add((response.ModelVersion, ReadFp32(response.Outputs[0])[0]));
+                if (answers.Count >= 50)
+                {
+                    answered.TrySetResult();
+                }
+            }
+        })).ToList();
+        await answered.Task;
+
+        fixture.AddModel("reloaded", Engine.Zoo.TestModels.AddConstant(20f), """{"max_batch_size": 4}""", version: "2");
+        var status = await model.LoadAsync();
+        Assert.Equal("2", status.Version);
+        var afterReload = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => model.InferAsync(Request(Fp32("x", [1, 3], 1, 2, 3)))));
+        await stop.CancelAsync();
+        await Task.WhenAll(senders);
+
+        // Each answer's values are its reported version's, during the reload and after it.
+        Assert.All(answers, a => Assert.Equal(a.Version == "1" ? 11f : 21f, a.First));
+        Assert.All(afterReload, r =>
+        {
+            Assert.Equal("2", r.ModelVersion);
+            Assert.Equal([21f, 22f, 23f], ReadFp32(r.Outputs[0]));
+        });
+    }
+
+    [Fact]
     public async Task Concurrent_requests_leave_as_full_batches_and_each_gets_its_own_rows()
     {
         var requests = Enumerable.Range(0, 16)

@@ -76,6 +76,8 @@ public sealed class SmallModelsCluster : ServingCluster
         AddModel("unrunnable", Unrunnable(), "{}");
         AddModel("versioned", TestModels.AddConstant(1f), "{}", version: "1");
         AddModel("versioned", TestModels.AddConstant(2f), "{}", version: "2");
+        // Given a second version by the reload test while it serves.
+        AddModel("reloaded", TestModels.AddConstant(10f), """{"max_batch_size": 4}""");
         AddModel("mlp", SampleZoo.Build("mlp"), """{"max_batch_size": 8}""");
         // Held to their SLOs by admission control: no batch can meet the first, every batch meets the second.
         AddModel("add_tight_slo", TestModels.AddConstant(4f), """{"max_batch_size": 8, "max_queue_delay_ms": 60000, "slo_ms": 0.001}""");
