@@ -11,7 +11,7 @@ public sealed class RepositoryGrainTests(SmallModelsCluster fixture) : IClassFix
     {
         var index = await Repository.IndexAsync();
 
-        Assert.Equal(["add", "add_fast", "add_loose_slo", "add_tight_slo", "add_tiny_queue", "broken", "fixed", "mlp", "typed", "unrunnable", "versioned"], index.Select(s => s.Name).Order().ToArray());
+        Assert.Equal(["add", "add_fast", "add_loose_slo", "add_tight_slo", "add_tiny_queue", "broken", "fixed", "mlp", "reloaded", "typed", "unrunnable", "versioned"], index.Select(s => s.Name).Order().ToArray());
         Assert.Equal(ModelState.Unavailable, index.Single(s => s.Name == "broken").State);
         Assert.Equal(ModelState.Unavailable, index.Single(s => s.Name == "unrunnable").State);
         Assert.All(index.Where(s => s.Name is not "broken" and not "unrunnable"), s => Assert.Equal(ModelState.Ready, s.State));
