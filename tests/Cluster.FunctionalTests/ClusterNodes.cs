@@ -45,6 +45,27 @@ public sealed class ClusterNodes(string redis, string repository)
         return (process, new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") });
     }
 
+    /// <summary>
+    /// Starts an ApiHost in embedded mode as a member of the cluster: a silo with its own devices on the given ports,
+    /// serving HTTP as well. Returns once it logs that it is ready, with a client for its HTTP port.
+    /// </summary>
+    public async Task<(ChildProcess Process, HttpClient Http)> StartMemberApiHostAsync(string name, int siloPort, int gatewayPort)
+    {
+        var port = RedisServer.FreePort();
+        var process = await ChildProcess.StartAsync(name, "dotnet",
+            [
+                Dll("OrleansServe.ApiHost.dll"),
+                "--mode", "embedded",
+                "--urls", $"http://127.0.0.1:{port}",
+                "--Cluster:SiloPort", Text(siloPort),
+                "--Cluster:GatewayPort", Text(gatewayPort),
+                .. CommonSettings(),
+            ],
+            AppContext.BaseDirectory,
+            readyLine: "OrleansServe ready");
+        return (process, new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") });
+    }
+
     private IEnumerable<string> CommonSettings() =>
     [
         "--Cluster:Provider", "redis",

@@ -61,15 +61,18 @@ public sealed class ClusterRestartTests(RedisServer redis) : IClassFixture<Redis
         }
     }
 
+    /// <summary>
+    /// An ApiHost in embedded mode is a member of the cluster (a silo with devices), the deployment where a request's
+    /// tensors go straight from the front end's silo to the model's silo.
+    /// </summary>
     [Fact]
-    public async Task Two_silos_join_one_cluster_through_redis()
+    public async Task A_headless_silo_and_an_ApiHost_member_join_one_cluster_through_redis_and_serve()
     {
         AddModel("adder", TestModels.AddConstant(10f), """{"max_batch_size": 4}""");
         var nodes = new ClusterNodes(redis.ConnectionString, repository);
 
-        await using var first = await nodes.StartSiloAsync("first silo", RedisServer.FreePort(), RedisServer.FreePort());
-        await using var second = await nodes.StartSiloAsync("second silo", RedisServer.FreePort(), RedisServer.FreePort());
-        var (api, http) = await nodes.StartApiHostAsync("api");
+        await using var silo = await nodes.StartSiloAsync("silo", RedisServer.FreePort(), RedisServer.FreePort());
+        var (api, http) = await nodes.StartMemberApiHostAsync("member api", RedisServer.FreePort(), RedisServer.FreePort());
         await using (api)
         using (http)
         {
@@ -78,6 +81,9 @@ public sealed class ClusterRestartTests(RedisServer redis) : IClassFixture<Redis
             Assert.Equal(2, descriptions.Count);
             Assert.All(descriptions, d => Assert.EndsWith("/cpu0", d.GetProperty("key").GetString(), StringComparison.Ordinal));
             Assert.Equal(2, descriptions.Select(d => d.GetProperty("silo").GetString()).Distinct().Count());
+
+            Assert.Equal(HttpStatusCode.OK, (await http.PostAsync("/v2/repository/models/adder/load", null)).StatusCode);
+            Assert.Equal(new float[] { 11, 12, 13 }, await InferAsync(http, [1, 2, 3]));
         }
     }
 
