@@ -36,18 +36,31 @@ public static class ClusterStateExtensions
             silo.AddMemoryGrainStorageAsDefault();
             return silo;
         }
-        silo.Configure<ClusterOptions>(options =>
+        if (cluster.Kubernetes)
         {
-            options.ClusterId = cluster.ClusterId;
-            options.ServiceId = cluster.ServiceId;
-        });
-        if (cluster.AdvertisedAddress.Length > 0)
-        {
-            silo.ConfigureEndpoints(IPAddress.Parse(cluster.AdvertisedAddress), cluster.SiloPort, cluster.GatewayPort);
+            // Name, address and ids come from the pod; the ports stay ours.
+            silo.Configure<EndpointOptions>(options =>
+            {
+                options.SiloPort = cluster.SiloPort;
+                options.GatewayPort = cluster.GatewayPort;
+            });
+            silo.UseKubernetesHosting();
         }
         else
         {
-            silo.ConfigureEndpoints(cluster.SiloPort, cluster.GatewayPort);
+            silo.Configure<ClusterOptions>(options =>
+            {
+                options.ClusterId = cluster.ClusterId;
+                options.ServiceId = cluster.ServiceId;
+            });
+            if (cluster.AdvertisedAddress.Length > 0)
+            {
+                silo.ConfigureEndpoints(IPAddress.Parse(cluster.AdvertisedAddress), cluster.SiloPort, cluster.GatewayPort);
+            }
+            else
+            {
+                silo.ConfigureEndpoints(cluster.SiloPort, cluster.GatewayPort);
+            }
         }
         silo.UseRedisClustering(options => options.ConfigurationOptions = cluster.RedisConfiguration());
         silo.AddRedisGrainStorageAsDefault(options => options.ConfigurationOptions = cluster.RedisConfiguration());

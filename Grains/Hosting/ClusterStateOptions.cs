@@ -44,6 +44,14 @@ public sealed class ClusterStateOptions
     public string AdvertisedAddress { get; set; } = "";
 
     /// <summary>
+    /// Run as a Kubernetes pod (Microsoft.Orleans.Hosting.Kubernetes): the silo takes its name, advertised address
+    /// and cluster and service ids from the pod (environment variables <c>POD_NAME</c>, <c>POD_NAMESPACE</c>,
+    /// <c>POD_IP</c>, <c>ORLEANS_CLUSTER_ID</c>, <c>ORLEANS_SERVICE_ID</c>), and silos whose pods are gone are
+    /// declared dead without waiting for missed probes. Membership and state still live in Redis.
+    /// </summary>
+    public bool Kubernetes { get; set; }
+
+    /// <summary>
     /// Seconds a silo waits for a liveness probe's answer before counting it missed (0: Orleans' default). With
     /// <see cref="MissedProbesLimit"/> it sets how soon a dead silo is declared dead and leaves the plan.
     /// </summary>
@@ -57,6 +65,9 @@ public sealed class ClusterStateOptions
     /// A call whose silo died mid-call waits this long unless the front end retries it first.
     /// </summary>
     public double ResponseTimeoutSeconds { get; set; }
+
+    /// <summary>The environment variables Kubernetes hosting reads from the pod.</summary>
+    public static IReadOnlyList<string> PodVariables { get; } = ["POD_NAME", "POD_NAMESPACE", "POD_IP", "ORLEANS_CLUSTER_ID", "ORLEANS_SERVICE_ID"];
 
     /// <summary>The settings of a configuration, bound and checked; throws <see cref="InvalidOperationException"/> with the reason when they are invalid.</summary>
     public static ClusterStateOptions From(IConfiguration configuration)
@@ -85,6 +96,14 @@ public sealed class ClusterStateOptions
         if (string.IsNullOrWhiteSpace(ClusterId) || string.IsNullOrWhiteSpace(ServiceId))
         {
             return $"{Section}:ClusterId and {Section}:ServiceId cannot be empty";
+        }
+        if (Kubernetes && Provider != RedisProvider)
+        {
+            return $"{Section}:Kubernetes needs {Section}:Provider '{RedisProvider}': Kubernetes hosting keeps membership in a clustering provider";
+        }
+        if (Kubernetes && PodVariables.Where(v => string.IsNullOrEmpty(Environment.GetEnvironmentVariable(v))).ToList() is { Count: > 0 } missing)
+        {
+            return $"{Section}:Kubernetes is set, but the pod does not set {string.Join(", ", missing)} (see deploy/kubernetes/silo.yaml)";
         }
         if (Provider == LocalhostProvider)
         {

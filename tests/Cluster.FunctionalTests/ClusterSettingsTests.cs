@@ -9,6 +9,8 @@ public sealed class ClusterSettingsTests
     [InlineData("Provider", "azure", "Cluster:Provider must be 'localhost' or 'redis', not 'azure'")]
     [InlineData("Redis", "", "Cluster:Redis must be a Redis connection string")]
     [InlineData("AdvertisedAddress", "not-an-address", "Cluster:AdvertisedAddress must be an IP address")]
+    [InlineData("ProbeTimeoutSeconds", "-1", "Cluster:ProbeTimeoutSeconds, Cluster:MissedProbesLimit and Cluster:ResponseTimeoutSeconds must be 0")]
+    [InlineData("Kubernetes", "true", "Cluster:Kubernetes is set, but the pod does not set POD_NAME, POD_NAMESPACE, POD_IP")]
     public async Task A_silo_refuses_to_start_with_a_cluster_setting_it_cannot_use(string key, string value, string reason)
     {
         var failure = await Assert.ThrowsAsync<InvalidOperationException>(() =>
