@@ -45,6 +45,9 @@ public sealed class SchedulerGrain(
     private Task applying = Task.CompletedTask;
     private MembershipVersion devicesAsOf = MembershipVersion.MinValue;
 
+    /// <summary>How long the scheduler waits for a live silo to list its devices before asking again later.</summary>
+    private static readonly TimeSpan DiscoveryTimeout = TimeSpan.FromSeconds(5);
+
     /// <inheritdoc />
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -124,7 +127,9 @@ public sealed class SchedulerGrain(
     {
         try
         {
-            var found = await GrainFactory.GetGrain<ISiloDevicesGrain>(SiloBoundPlacement.Key(silo, Devices.SiloDevicesGrain.LocalId)).DescribeAsync();
+            // Bounded: placements wait behind this call, and a silo cut off (not killed) would hold them for the response timeout.
+            var found = await GrainFactory.GetGrain<ISiloDevicesGrain>(SiloBoundPlacement.Key(silo, Devices.SiloDevicesGrain.LocalId))
+                .DescribeAsync().WaitAsync(DiscoveryTimeout);
             foreach (var device in found.Where(d => !devices.ContainsKey(d.Key)))
             {
                 devices[device.Key] = device;
