@@ -58,9 +58,15 @@ public static class ApiErrors
                 else if (e is OrleansException or TimeoutException)
                 {
                     // Orleans puts inner stack traces in its messages; the caller needs the first line.
-                    message = $"the cluster is unavailable: {e.Message.Split('\n', 2)[0].TrimEnd()}";
+                    message = e is OrleansMessageRejectionException
+                        ? $"the silo serving this request is unreachable (failed or leaving; the cluster moves its work to live silos), send it again: {e.Message.Split('\n', 2)[0].TrimEnd()}"
+                        : $"the cluster is unavailable: {e.Message.Split('\n', 2)[0].TrimEnd()}";
                 }
                 context.Response.Clear();
+                if (e is OrleansException or TimeoutException)
+                {
+                    context.Response.Headers.RetryAfter = "1";
+                }
                 await Error(status ?? StatusCodes.Status500InternalServerError, message).ExecuteAsync(context);
             }
         });

@@ -6,8 +6,10 @@ namespace OrleansServe.ApiHost.Extensions;
 /// Calls that outlive a silo. A silo killed mid-call never answers, and its callers would wait for Orleans' response
 /// timeout; the client does see the silo's gateway connection close at once. When any gateway connection closes,
 /// every call this front end has in flight stops waiting for its first attempt and is sent once more (the grain
-/// re-activates on a live silo once membership declares the dead one dead); a second loss during the retry answers
-/// with a clear refusal. Inference is idempotent, so a first attempt that did finish elsewhere costs only its compute.
+/// re-activates on a live silo once membership declares the dead one dead). A first attempt refused because its
+/// silo was declared dead (an ApiHost that is a member of the cluster learns it from membership) is sent once more
+/// too. A second loss during the retry answers with a clear refusal. Inference is idempotent, so a first attempt
+/// that did finish elsewhere costs only its compute.
 /// </summary>
 public sealed class SiloLossRetry : IClusterConnectionStatusObserver
 {
@@ -35,6 +37,10 @@ public sealed class SiloLossRetry : IClusterConnectionStatusObserver
         {
             // The abandoned attempt may still fail later; its error is nobody's to see.
             _ = first.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        }
+        catch (SiloUnavailableException e)
+        {
+            logger.LogDebug("A call's silo is gone ({Reason}); it is sent once more", e.Message);
         }
         var secondLoss = Volatile.Read(ref lost).Token;
         var second = call();

@@ -47,6 +47,26 @@ public sealed class SiloLossRetryTests
     }
 
     [Fact]
+    public async Task A_call_refused_because_its_silo_was_declared_dead_is_sent_once_more()
+    {
+        var attempts = new Attempts();
+        var call = retry.CallAsync(attempts.Next, CancellationToken.None);
+        (await attempts.Made(1)).SetException(new SiloUnavailableException("the target silo became unavailable"));
+        (await attempts.Made(2)).SetResult("from the retry");
+        Assert.Equal("from the retry", await call);
+    }
+
+    [Fact]
+    public async Task A_call_refused_by_the_model_is_not_sent_again()
+    {
+        var attempts = new Attempts();
+        var call = retry.CallAsync(attempts.Next, CancellationToken.None);
+        (await attempts.Made(1)).SetException(new InferenceException(InferenceErrorKind.BadRequest, "wrong shape"));
+        await Assert.ThrowsAsync<InferenceException>(() => call);
+        Assert.Equal(1, attempts.Count);
+    }
+
+    [Fact]
     public async Task A_gateway_that_connects_retries_nothing()
     {
         var attempts = new Attempts();
