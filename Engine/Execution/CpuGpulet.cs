@@ -18,10 +18,6 @@ public sealed class CpuGpulet : IGpulet
     private readonly DeviceThreads threads;
     private readonly ResidencyTable<InferenceSession> residency;
     private readonly RunOptions runOptions = new();
-    // Swap-ins that must wait for memory take turns here, and while one waits, batches of resident models queue
-    // behind it: otherwise a busy resident model could keep its pins forever and starve the model waiting for room.
-    private readonly SemaphoreSlim admission = new(1, 1);
-    private int admissionWaiters;
     private int inFlight;
 
     /// <summary>Creates the gpulet and starts its device threads.</summary>
@@ -115,28 +111,8 @@ public sealed class CpuGpulet : IGpulet
         {
             throw new InvalidOperationException($"model '{model}' has no weights in this process's host memory");
         }
-        Task<InferenceSession> SwapIn() => threads.RunAsync(() => CreateSession(bytes));
-        if (Volatile.Read(ref admissionWaiters) == 0 && residency.Contains(model))
-        {
-            return await residency.AcquireAsync(model, bytes.LongLength, SwapIn).ConfigureAwait(false);
-        }
-        Interlocked.Increment(ref admissionWaiters);
-        try
-        {
-            await admission.WaitAsync().ConfigureAwait(false);
-            try
-            {
-                return await residency.AcquireAsync(model, bytes.LongLength, SwapIn).ConfigureAwait(false);
-            }
-            finally
-            {
-                admission.Release();
-            }
-        }
-        finally
-        {
-            Interlocked.Decrement(ref admissionWaiters);
-        }
+        // The table makes swap-ins that wait for memory take turns, so a busy resident model cannot starve them.
+        return await residency.AcquireAsync(model, bytes.LongLength, () => threads.RunAsync(() => CreateSession(bytes))).ConfigureAwait(false);
     }
 
     private InferenceSession CreateSession(byte[] onnx)

@@ -46,7 +46,9 @@ public sealed record ResidencyOptions(long BudgetBytes)
 /// Which models are resident on a device, within a byte budget. Models are evicted to make room in the order of the
 /// <see cref="EvictionPolicy"/>; a model pinned by a batch in flight (or by its own swap-in) is never evicted, and
 /// eviction copies nothing back (the weights stay in host memory). Concurrent requests for a model that is being
-/// swapped in share that swap-in rather than starting another.
+/// swapped in share that swap-in rather than starting another. Swap-ins that must wait for room take turns in
+/// arrival order, and new batches of the models the first of them will evict wait behind it, so a busy model cannot
+/// keep its pins forever and starve the others.
 /// </summary>
 /// <typeparam name="TResident">What residency holds (an ONNX Runtime session on the CPU device).</typeparam>
 public sealed class ResidencyTable<TResident> where TResident : class, IDisposable
@@ -60,6 +62,13 @@ public sealed class ResidencyTable<TResident> where TResident : class, IDisposab
         public LinkedListNode<Entry>? Node { get; set; }
     }
 
+    /// <summary>A swap-in waiting for room (a class: two waiting for the same model are two places in the queue).</summary>
+    private sealed class Waiter(string model, long bytes)
+    {
+        public string Model { get; } = model;
+        public long Bytes { get; } = bytes;
+    }
+
     private readonly Lock gate = new();
     private readonly Dictionary<string, Entry> entries = new(StringComparer.Ordinal);
     // The keys of entries, written under the lock and read without it: other tables ask about residency from inside
@@ -70,6 +79,8 @@ public sealed class ResidencyTable<TResident> where TResident : class, IDisposab
     private long swapIns;
     private long evictions;
     private TaskCompletionSource? roomFreed;
+    // Swap-ins waiting for room, oldest first: only the oldest may swap in, and it holds back the models it will evict.
+    private readonly List<Waiter> waiting = [];
     private readonly ResidencyOptions options;
     private readonly TimeSpan memoryWait;
     private readonly TimeProvider time;
@@ -101,64 +112,103 @@ public sealed class ResidencyTable<TResident> where TResident : class, IDisposab
 
     /// <summary>
     /// Pins a model and returns its resident object, swapping it in with <paramref name="swapIn"/> when absent.
-    /// When every resident model is pinned, waits up to the memory wait for a batch to finish before refusing.
+    /// When every resident model is pinned, waits up to the memory wait for a batch to finish before refusing; while
+    /// it waits, later swap-ins queue behind it and new batches of the models it will evict wait for it to be admitted.
     /// Call <see cref="Release"/> once per successful acquire. Throws <see cref="DeviceMemoryException"/> when no room can be made.
     /// </summary>
     public async Task<(TResident Resident, bool SwappedIn)> AcquireAsync(string model, long bytes, Func<Task<TResident>> swapIn)
     {
         var deadline = time.GetTimestamp();
-        while (true)
+        Waiter? queued = null;
+        try
         {
-            Task roomFreed = Task.CompletedTask;
-            bool admitted;
-            Entry entry;
-            bool swappedIn;
-            List<Entry> victims;
-            lock (gate)
+            while (true)
             {
-                admitted = TryAdmitLocked(model, bytes, swapIn, out entry, out swappedIn, out victims);
+                Task roomFreed = Task.CompletedTask;
+                bool admitted;
+                Entry entry;
+                bool swappedIn;
+                List<Entry> victims;
+                lock (gate)
+                {
+                    admitted = TryAdmitLocked(model, bytes, swapIn, queued, out entry, out swappedIn, out victims, out var behind);
+                    if (admitted)
+                    {
+                        entry.Pins++;
+                        if (queued is not null)
+                        {
+                            LeaveQueueLocked(queued);
+                            queued = null;
+                        }
+                    }
+                    else
+                    {
+                        var remaining = memoryWait - time.GetElapsedTime(deadline);
+                        if (remaining <= TimeSpan.Zero)
+                        {
+                            throw new DeviceMemoryException(behind is null
+                                ? $"model '{model}' needs {bytes} bytes; {BudgetBytes - usedBytes} are free and every other resident model has a batch in flight"
+                                : $"model '{model}' waited its turn behind the swap-in of '{behind}', which is still waiting for memory held by batches in flight");
+                        }
+                        if (queued is null && !entries.ContainsKey(model))
+                        {
+                            queued = new Waiter(model, bytes);
+                            waiting.Add(queued);
+                        }
+                        roomFreed = (this.roomFreed ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+                    }
+                }
                 if (admitted)
                 {
-                    entry.Pins++;
-                }
-                else
-                {
-                    var remaining = memoryWait - time.GetElapsedTime(deadline);
-                    if (remaining <= TimeSpan.Zero)
+                    foreach (var victim in victims)
                     {
-                        throw new DeviceMemoryException(
-                            $"model '{model}' needs {bytes} bytes; {BudgetBytes - usedBytes} are free and every other resident model has a batch in flight");
+                        DisposeWhenLoaded(victim);
                     }
-                    roomFreed = (this.roomFreed ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+                    return await AwaitLoadAsync(model, entry, swappedIn).ConfigureAwait(false);
                 }
-            }
-            if (admitted)
-            {
-                foreach (var victim in victims)
+                try
                 {
-                    DisposeWhenLoaded(victim);
+                    // Clamped: the deadline may have passed since the check under the lock.
+                    var wait = memoryWait - time.GetElapsedTime(deadline);
+                    await roomFreed.WaitAsync(wait > TimeSpan.Zero ? wait : TimeSpan.Zero, time).ConfigureAwait(false);
                 }
-                return await AwaitLoadAsync(model, entry, swappedIn).ConfigureAwait(false);
+                catch (TimeoutException)
+                {
+                    // Checked again above: the next pass refuses with the reason.
+                }
             }
-            try
+        }
+        finally
+        {
+            if (queued is not null)
             {
-                // Clamped: the deadline may have passed since the check under the lock.
-                var wait = memoryWait - time.GetElapsedTime(deadline);
-                await roomFreed.WaitAsync(wait > TimeSpan.Zero ? wait : TimeSpan.Zero, time).ConfigureAwait(false);
-            }
-            catch (TimeoutException)
-            {
-                // Checked again above: the next pass refuses with the reason.
+                lock (gate)
+                {
+                    LeaveQueueLocked(queued);
+                }
             }
         }
     }
 
-    private bool TryAdmitLocked(string model, long bytes, Func<Task<TResident>> swapIn, out Entry entry, out bool swappedIn, out List<Entry> victims)
+    /// <summary>
+    /// Admits the model when it is resident and not held back, or swaps it in when there is room (evicting what
+    /// the policy picks). While swap-ins wait for room, only the oldest of them (<paramref name="self"/>) may swap
+    /// in, and a resident model it will evict is held back; <paramref name="behind"/> then names it.
+    /// </summary>
+    private bool TryAdmitLocked(
+        string model, long bytes, Func<Task<TResident>> swapIn, Waiter? self, out Entry entry, out bool swappedIn, out List<Entry> victims, out string? behind)
     {
         victims = [];
         swappedIn = false;
+        behind = null;
+        var oldest = waiting.Count > 0 && !ReferenceEquals(waiting[0], self) ? waiting[0] : null;
         if (entries.TryGetValue(model, out entry!))
         {
+            if (oldest is not null && HeldForLocked(oldest).Contains(entry))
+            {
+                behind = oldest.Model;
+                return false;
+            }
             recency.Remove(entry.Node!);
             recency.AddFirst(entry.Node!);
             return true;
@@ -167,8 +217,14 @@ public sealed class ResidencyTable<TResident> where TResident : class, IDisposab
         {
             throw new DeviceMemoryException($"model '{model}' needs {bytes} bytes; the device budget is {BudgetBytes}");
         }
+        if (oldest is not null)
+        {
+            // Swap-ins that had to wait go in arrival order: a later one taking the room would starve the first.
+            behind = oldest.Model;
+            return false;
+        }
         long freed = 0;
-        foreach (var candidate in EvictionOrderLocked())
+        foreach (var candidate in EvictionOrderLocked(includePinned: false))
         {
             if (usedBytes - freed + bytes <= BudgetBytes)
             {
@@ -194,10 +250,43 @@ public sealed class ResidencyTable<TResident> where TResident : class, IDisposab
         return true;
     }
 
-    /// <summary>Unpinned models in the order the policy evicts them.</summary>
-    private IEnumerable<Entry> EvictionOrderLocked()
+    /// <summary>
+    /// The resident models a waiting swap-in will evict once their batches finish: the first in the policy's order,
+    /// pinned or not, that make its room (none when its model is resident by now).
+    /// </summary>
+    private HashSet<Entry> HeldForLocked(Waiter waiter)
     {
-        var leastRecentFirst = LeastRecentlyUsedFirst().Where(e => e.Pins == 0);
+        var held = new HashSet<Entry>(ReferenceEqualityComparer.Instance);
+        if (entries.ContainsKey(waiter.Model))
+        {
+            return held;
+        }
+        long freed = 0;
+        foreach (var candidate in EvictionOrderLocked(includePinned: true))
+        {
+            if (usedBytes - freed + waiter.Bytes <= BudgetBytes)
+            {
+                break;
+            }
+            held.Add(candidate);
+            freed += candidate.Bytes;
+        }
+        return held;
+    }
+
+    /// <summary>A waiting swap-in was admitted or gave up: the next one (and the batches it held back) may go.</summary>
+    private void LeaveQueueLocked(Waiter waiter)
+    {
+        if (waiting.Remove(waiter))
+        {
+            SignalRoomLocked();
+        }
+    }
+
+    /// <summary>Resident models (unpinned only, unless <paramref name="includePinned"/>) in the order the policy evicts them.</summary>
+    private IEnumerable<Entry> EvictionOrderLocked(bool includePinned)
+    {
+        var leastRecentFirst = LeastRecentlyUsedFirst().Where(e => includePinned || e.Pins == 0);
         if (options.Policy == EvictionPolicy.Lru)
         {
             return leastRecentFirst;

@@ -96,15 +96,25 @@ public sealed class CpuDeviceTests
         using var gpulet = new CpuGpulet("test", 100, a.LongLength + 1, options, weights);
         await gpulet.EnsureResidentAsync("a");
         using var stop = new CancellationTokenSource();
+        var answered = 0;
+        var allAnswered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         // Four clients keep "a" pinned without a gap: each sends its next batch as soon as its last one is answered.
         var busy = Enumerable.Range(0, 4).Select(async _ =>
         {
             await Task.Yield();
+            var first = true;
             while (!stop.IsCancellationRequested)
             {
                 await gpulet.RunAsync("a", [Input(0f, 0f, 0f)], ["y"]);
+                if (first && Interlocked.Increment(ref answered) == 4)
+                {
+                    allAnswered.SetResult();
+                }
+                first = false;
             }
         }).ToList();
+        // Every client is in its loop, so "a" is kept pinned by then, not only later.
+        await allAnswered.Task.WaitAsync(TimeSpan.FromMinutes(2));
 
         var b = await gpulet.RunAsync("b", [Input(0f, 0f, 0f)], ["y"]).WaitAsync(TimeSpan.FromMinutes(2));
         stop.Cancel();

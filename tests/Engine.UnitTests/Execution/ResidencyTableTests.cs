@@ -94,6 +94,71 @@ public sealed class ResidencyTableTests
     }
 
     [Fact]
+    public async Task New_batches_of_a_busy_model_wait_behind_a_swap_in_that_needs_its_memory()
+    {
+        var table = new ResidencyTable<Resident>(100, TimeSpan.FromHours(1));
+        await table.AcquireAsync("busy", 100, Load("busy")); // a batch in flight
+
+        var waiting = table.AcquireAsync("other", 100, Load("other"));
+        // The busy model's next batch arrives before its last one ends: were it admitted, "busy" would never be unpinned.
+        var next = table.AcquireAsync("busy", 100, Load("busy"));
+        Assert.False(waiting.IsCompleted);
+        Assert.False(next.IsCompleted);
+        table.Release("busy");
+        var (other, otherSwappedIn) = await waiting.WaitAsync(TimeSpan.FromMinutes(1));
+
+        Assert.Equal("other", other.Model);
+        Assert.True(otherSwappedIn);
+        Assert.False(table.Contains("busy"));
+        Assert.False(next.IsCompleted);
+        table.Release("other");
+        var (busy, busySwappedIn) = await next.WaitAsync(TimeSpan.FromMinutes(1));
+        Assert.Equal("busy", busy.Model);
+        Assert.True(busySwappedIn);
+        Assert.False(table.Contains("other"));
+    }
+
+    [Fact]
+    public async Task A_model_the_waiting_swap_in_will_not_evict_keeps_serving_while_it_waits()
+    {
+        var table = new ResidencyTable<Resident>(200, TimeSpan.FromHours(1));
+        await table.AcquireAsync("old", 100, Load("old"));
+        await table.AcquireAsync("recent", 100, Load("recent"));
+        var waiting = table.AcquireAsync("new", 100, Load("new"));
+
+        var recentAgain = table.AcquireAsync("recent", 100, Load("recent"));
+
+        Assert.True(recentAgain.IsCompletedSuccessfully);
+        Assert.False(waiting.IsCompleted);
+        table.Release("old");
+        await waiting.WaitAsync(TimeSpan.FromMinutes(1));
+        Assert.False(table.Contains("old"));
+        Assert.True(table.Contains("recent"));
+    }
+
+    [Fact]
+    public async Task Swap_ins_that_wait_for_memory_are_admitted_in_arrival_order()
+    {
+        var table = new ResidencyTable<Resident>(200, TimeSpan.FromHours(1));
+        await table.AcquireAsync("pinned", 150, Load("pinned"));
+        await UseAsync(table, "idle", 50);
+        var large = table.AcquireAsync("large", 200, Load("large"));
+
+        // Evicting "idle" would make room for it at once, and take the room the first waiting swap-in needs.
+        var small = table.AcquireAsync("small", 50, Load("small"));
+
+        Assert.False(small.IsCompleted);
+        Assert.True(table.Contains("idle"));
+        table.Release("pinned");
+        await large.WaitAsync(TimeSpan.FromMinutes(1));
+        Assert.False(small.IsCompleted);
+        table.Release("large");
+        await small.WaitAsync(TimeSpan.FromMinutes(1));
+        Assert.True(table.Contains("small"));
+        Assert.False(table.Contains("large"));
+    }
+
+    [Fact]
     public async Task Refuses_a_model_larger_than_the_whole_budget()
     {
         var table = new ResidencyTable<Resident>(100, TimeSpan.Zero);

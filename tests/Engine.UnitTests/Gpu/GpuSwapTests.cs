@@ -173,6 +173,55 @@ public sealed class GpuSwapTests
     }
 
     [Fact]
+    public async Task A_model_waiting_for_memory_is_not_starved_by_a_busy_resident_model()
+    {
+        var store = SwapModels.Store(("a", "vgg16_tiny"), ("b", "vgg16_tiny"));
+        Assert.True(store.TryGetPacked("a", out var packed));
+        var weights = packed.Layout.TotalBytes;
+        var last = packed.Layout.Groups.Count - 1;
+        var inputs = SwapModels.Inputs("vgg16_tiny");
+        var outputs = SwapModels.Outputs("vgg16_tiny");
+        var workspace = GraphPlanner.Plan(GraphRewrites.Optimize(OnnxGraph.Read(ModelZoo.Build("vgg16_tiny"))),
+            new Dictionary<string, int[]> { ["input"] = [1, 3, 32, 32] }).WorkspaceBytes;
+        var observer = new RecordingObserver();
+        var gate = new TransferGate();
+        gate.Hold("a", last);
+        // Room for one model's weights, and a memory wait far beyond the guard: only taking turns lets "b" in.
+        var reserved = 3 * weights + 2 * (workspace + 4096) + (64 << 10);
+        var options = new GpuExecutionOptions
+        {
+            ReservedBytes = reserved,
+            WorkspaceFraction = 1 - 1.5 * weights / reserved,
+            MemoryWait = TimeSpan.FromMinutes(10),
+            Observer = observer,
+            TransferGate = gate,
+        };
+        using var device = await SwapModels.StartAsync(store, options);
+        using var stop = new CancellationTokenSource();
+        // Four clients keep "a" pinned without a gap: each sends its next batch as soon as its last one is answered.
+        var busy = Enumerable.Range(0, 4).Select(async _ =>
+        {
+            await Task.Yield();
+            while (!stop.IsCancellationRequested)
+            {
+                await device.RunAsync("a", inputs, outputs);
+            }
+        }).ToList();
+        // A batch of "a" is running (its last group held back), so "a" is pinned when "b" asks for its memory.
+        await observer.StepWaitingFor("a", last).WaitAsync(Guard);
+
+        var waiting = device.RunAsync("b", inputs, outputs);
+        Assert.False(waiting.IsCompleted);
+        gate.Release("a", last);
+        var b = await waiting.WaitAsync(Guard);
+        stop.Cancel();
+        await Task.WhenAll(busy).WaitAsync(Guard);
+
+        Assert.True(b.SwappedIn);
+        SwapModels.AssertMatches(SwapModels.OnnxRuntime("vgg16_tiny", inputs), b.Outputs);
+    }
+
+    [Fact]
     public async Task A_model_with_operators_the_engine_lacks_is_refused_with_the_reason()
     {
         var graph = new OnnxGraphBuilder("exotic");
