@@ -31,11 +31,12 @@ public sealed class ModelGrain(
 
     private readonly LinkedList<Pending> queue = new();
     private readonly StatisticsCounter statistics = new();
+    // Batches sent to the device and not yet done, oldest first: their send time and samples.
+    private readonly LinkedList<(long DispatchedAt, int Size)> running = new();
     private Phase phase;
     private string? reason;
     private ServedModel? served;
     private Task? loading;
-    private int inFlight;
     private int queuedSamples;
     private IGrainTimer? delayTimer;
 
@@ -149,21 +150,23 @@ public sealed class ModelGrain(
 
     /// <summary>
     /// Clockwork's rule in the request path: why a request must be refused at once, or null to admit it. Only models
-    /// whose config.json sets slo_ms are held to it, and only with samples queued ahead (a request with nothing ahead
-    /// starts at once, so refusing it frees nothing). The prediction uses what this grain really does: full batches of
-    /// max_batch_size for the queue ahead, then this request's own batch of what is left plus itself, each at the
-    /// latency measured for that batch size (see <see cref="StatisticsCounter.BatchLatency"/>); with nothing measured
-    /// yet the request is admitted.
+    /// whose config.json sets slo_ms are held to it, and only with batches running or samples queued ahead (a request
+    /// with nothing ahead starts at once, so refusing it frees nothing). The prediction uses what this grain really
+    /// does: what is left of the batches on the device, then full batches of max_batch_size for the queue ahead, then
+    /// this request's own batch of what is left plus itself, each at the latency measured for that batch size (see
+    /// <see cref="StatisticsCounter.BatchLatency"/>); with nothing measured yet the request is admitted.
     /// </summary>
     private string? Admit(ServedModel model)
     {
-        if (!options.Value.Scheduler.Admission || !model.Config.SloMsSet || queuedSamples == 0
+        if (!options.Value.Scheduler.Admission || !model.Config.SloMsSet || (queuedSamples == 0 && running.Count == 0)
             || statistics.BatchLatency(model.MaxBatchSize) is not { } fullBatchMs
             || statistics.BatchLatency(queuedSamples % model.MaxBatchSize + 1) is not { } ownBatchMs)
         {
             return null;
         }
-        var decision = AdmissionControl.Decide(queuedSamples, model.MaxBatchSize, ownBatchMs, fullBatchMs, model.Config.SloMs);
+        var runningMs = AdmissionControl.RemainingMs(running.Select(batch =>
+            new RunningBatch(time.GetElapsedTime(batch.DispatchedAt).TotalMilliseconds, statistics.BatchLatency(batch.Size) ?? fullBatchMs)));
+        var decision = AdmissionControl.Decide(queuedSamples, model.MaxBatchSize, ownBatchMs, fullBatchMs, model.Config.SloMs, runningMs);
         return decision.Admitted ? null : decision.Reason;
     }
 
@@ -174,7 +177,7 @@ public sealed class ModelGrain(
     private void Dispatch(bool delayElapsed = false)
     {
         var model = served;
-        while (model is not null && inFlight < options.Value.MaxInflightBatchesPerModel && queue.Count > 0)
+        while (model is not null && running.Count < options.Value.MaxInflightBatchesPerModel && queue.Count > 0)
         {
             var delay = model.Config.MaxQueueDelayMs;
             if (!delayElapsed && delay > 0 && queuedSamples < model.MaxBatchSize)
@@ -188,8 +191,8 @@ public sealed class ModelGrain(
             }
             delayElapsed = false;
             var batch = TakeBatch(model.MaxBatchSize);
-            inFlight++;
-            _ = RunBatchAsync(model, batch);
+            var sent = running.AddLast((time.GetTimestamp(), batch.Sum(p => p.Prepared.BatchSize)));
+            _ = RunBatchAsync(model, batch, sent);
         }
     }
 
@@ -225,11 +228,11 @@ public sealed class ModelGrain(
         return batch;
     }
 
-    private async Task RunBatchAsync(ServedModel model, List<Pending> batch)
+    private async Task RunBatchAsync(ServedModel model, List<Pending> batch, LinkedListNode<(long DispatchedAt, int Size)> sent)
     {
         try
         {
-            var dispatchedAt = time.GetTimestamp();
+            var dispatchedAt = sent.Value.DispatchedAt;
             foreach (var pending in batch)
             {
                 statistics.Queued(ElapsedNs(pending.EnqueuedAt, dispatchedAt));
@@ -253,7 +256,7 @@ public sealed class ModelGrain(
         }
         finally
         {
-            inFlight--;
+            running.Remove(sent);
             Dispatch();
         }
     }
