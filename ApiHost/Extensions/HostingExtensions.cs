@@ -30,6 +30,7 @@ public static class HostingExtensions
             json.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower;
             json.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter());
         });
+        builder.Services.AddInferenceLimit();
         builder.Services.AddSingleton<ServerReadiness>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ServerReadiness>());
 
