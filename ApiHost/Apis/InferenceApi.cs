@@ -22,11 +22,14 @@ public static class InferenceApi
 
     private static async Task InferAsync(string model, string? version, HttpContext http, IGrainFactory grains, IOptions<ApiOptions> options)
     {
+        var arrived = System.Diagnostics.Stopwatch.GetTimestamp();
         var grain = ModelsApi.ModelGrain(grains, model, version);
         var headerLength = ReadHeaderLength(http.Request);
         var body = await ReadBodyAsync(http.Request, options.Value.MaxRequestBodyBytes, http.RequestAborted);
         var parsed = InferRequestParser.Parse(body, headerLength);
-        var response = await grain.InferAsync(parsed.Request with { Version = version });
+        // Admission counts the time spent here reading and parsing against the model's SLO.
+        var waited = System.Diagnostics.Stopwatch.GetElapsedTime(arrived).TotalMilliseconds;
+        var response = await grain.InferAsync(parsed.Request with { Version = version, WaitedMs = waited });
 
         using var encoded = InferResponseWriter.Encode(response, parsed);
         http.Response.StatusCode = StatusCodes.Status200OK;

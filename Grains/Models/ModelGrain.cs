@@ -136,7 +136,7 @@ public sealed class ModelGrain(
             statistics.Failed(ElapsedNs(started));
             throw new InferenceException(InferenceErrorKind.Overloaded, $"model '{Name}' has {queue.Count} requests queued, its max_queue_size");
         }
-        if (Admit(model) is { } refusal)
+        if (Admit(model, request.WaitedMs) is { } refusal)
         {
             statistics.Failed(ElapsedNs(started));
             throw new InferenceException(InferenceErrorKind.Overloaded, $"model '{Name}' refused the request: {refusal}");
@@ -152,11 +152,12 @@ public sealed class ModelGrain(
     /// Clockwork's rule in the request path: why a request must be refused at once, or null to admit it. Only models
     /// whose config.json sets slo_ms are held to it, and only with batches running or samples queued ahead (a request
     /// with nothing ahead starts at once, so refusing it frees nothing). The prediction uses what this grain really
-    /// does: what is left of the batches on the device, then full batches of max_batch_size for the queue ahead, then
-    /// this request's own batch of what is left plus itself, each at the latency measured for that batch size (see
+    /// does: the time the request spent before it got here (<see cref="InferenceRequest.WaitedMs"/>), what is left of
+    /// the batches on the device, then full batches of max_batch_size for the queue ahead, then this request's own
+    /// batch of what is left plus itself, each at the latency measured for that batch size (see
     /// <see cref="StatisticsCounter.BatchLatency"/>); with nothing measured yet the request is admitted.
     /// </summary>
-    private string? Admit(ServedModel model)
+    private string? Admit(ServedModel model, double waitedMs)
     {
         if (!options.Value.Scheduler.Admission || !model.Config.SloMsSet || (queuedSamples == 0 && running.Count == 0)
             || statistics.BatchLatency(model.MaxBatchSize) is not { } fullBatchMs
@@ -166,7 +167,8 @@ public sealed class ModelGrain(
         }
         var runningMs = AdmissionControl.RemainingMs(running.Select(batch =>
             new RunningBatch(time.GetElapsedTime(batch.DispatchedAt).TotalMilliseconds, statistics.BatchLatency(batch.Size) ?? fullBatchMs)));
-        var decision = AdmissionControl.Decide(queuedSamples, model.MaxBatchSize, ownBatchMs, fullBatchMs, model.Config.SloMs, runningMs);
+        var decision = AdmissionControl.Decide(queuedSamples, model.MaxBatchSize, ownBatchMs, fullBatchMs, model.Config.SloMs, runningMs,
+            double.IsFinite(waitedMs) && waitedMs > 0 ? waitedMs : 0);
         return decision.Admitted ? null : decision.Reason;
     }
 

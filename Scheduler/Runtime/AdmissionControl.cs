@@ -11,7 +11,8 @@ public readonly record struct RunningBatch(double SinceDispatchMs, double Latenc
 
 /// <summary>
 /// Clockwork's rule: a request that cannot finish within its SLO under the current plan is refused at once
-/// rather than answered late. The prediction assumes the batches already on the device finish first, that the queue
+/// rather than answered late. The prediction starts from the time the request already spent before reaching the
+/// model, and assumes the batches already on the device finish first, that the queue
 /// ahead then drains in full batches of the planned size, one batch per duty cycle, and that the request's own batch
 /// takes the planned batch latency.
 /// </summary>
@@ -23,19 +24,22 @@ public static class AdmissionControl
     /// <param name="dutyCycleMs">Time between the model's batch starts (≥ the batch latency; the latency when the device is its own).</param>
     /// <param name="sloMs">The model's latency objective.</param>
     /// <param name="runningMs">Time until the model's batches already on the device are done (see <see cref="RemainingMs"/>).</param>
-    public static AdmissionDecision Decide(int queuedAhead, int batchSize, double batchLatencyMs, double dutyCycleMs, double sloMs, double runningMs = 0)
+    /// <param name="waitedMs">Time the request spent before it reached the model (in a front end).</param>
+    public static AdmissionDecision Decide(
+        int queuedAhead, int batchSize, double batchLatencyMs, double dutyCycleMs, double sloMs, double runningMs = 0, double waitedMs = 0)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(queuedAhead);
         ArgumentOutOfRangeException.ThrowIfNegative(runningMs);
+        ArgumentOutOfRangeException.ThrowIfNegative(waitedMs);
         var cycle = Math.Max(dutyCycleMs, batchLatencyMs);
         // Batches that must start before the one holding this request.
         var batchesAhead = queuedAhead / batchSize;
-        var predicted = runningMs + batchesAhead * cycle + batchLatencyMs;
+        var predicted = waitedMs + runningMs + batchesAhead * cycle + batchLatencyMs;
         return predicted <= sloMs
             ? new AdmissionDecision(true, predicted, null)
             : new AdmissionDecision(false, predicted,
-                $"cannot meet the {sloMs:0.###} ms SLO: {runningMs:0.###} ms of batches running and {queuedAhead} request(s) queued ahead in batches of {batchSize}, predicted {predicted:0.###} ms");
+                $"cannot meet the {sloMs:0.###} ms SLO: {waitedMs:0.###} ms spent before reaching the model, {runningMs:0.###} ms of batches running and {queuedAhead} request(s) queued ahead in batches of {batchSize}, predicted {predicted:0.###} ms");
     }
 
     /// <summary>

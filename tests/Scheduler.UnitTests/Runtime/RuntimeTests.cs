@@ -68,6 +68,18 @@ public sealed class AdmissionControlTests
     }
 
     [Fact]
+    public void Time_spent_before_reaching_the_model_counts_against_the_slo()
+    {
+        // Nothing ahead would take 20 ms, but the front end already spent 35 of the 50.
+        var decision = AdmissionControl.Decide(queuedAhead: 0, batchSize: 4, batchLatencyMs: 20, dutyCycleMs: 20, sloMs: 50, waitedMs: 35);
+
+        Assert.False(decision.Admitted);
+        Assert.Equal(55, decision.PredictedLatencyMs, 9);
+        Assert.Contains("35 ms spent before reaching the model", decision.Reason);
+        Assert.True(AdmissionControl.Decide(0, 4, batchLatencyMs: 20, dutyCycleMs: 20, sloMs: 50, waitedMs: 25).Admitted);
+    }
+
+    [Fact]
     public void Running_batches_take_turns_on_the_device()
     {
         // The second batch was sent 5 ms ago but starts only when the first (sent 12 ms ago, 30 ms long) ends.
