@@ -11,7 +11,7 @@
 #   OVERLOAD_FACTOR       offered load as a multiple of the measured capacity [5]
 #   OVERLOAD_DURATION     measured seconds of each run [15]
 #   OVERLOAD_CONCURRENCY  closed-loop concurrency of the capacity run [8]
-#   OVERLOAD_MAX_CONCURRENT_INFERENCES  the ApiHost's Api:MaxConcurrentInferences [8]
+#   OVERLOAD_MAX_CONCURRENT_INFERENCES  the ApiHost's Api:MaxConcurrentInferences in the overload run [2]
 #   OVERLOAD_CPU_CORES    the silo's OrleansServe:CpuDevice:Cores, the cores ONNX Runtime uses (0: all) [0]
 set -euo pipefail
 
@@ -21,7 +21,7 @@ slo_ms="${OVERLOAD_SLO_MS:-50}"
 factor="${OVERLOAD_FACTOR:-5}"
 duration="${OVERLOAD_DURATION:-15}"
 concurrency="${OVERLOAD_CONCURRENCY:-8}"
-max_concurrent="${OVERLOAD_MAX_CONCURRENT_INFERENCES:-8}"
+max_concurrent="${OVERLOAD_MAX_CONCURRENT_INFERENCES:-2}"
 cpu_cores="${OVERLOAD_CPU_CORES:-0}"
 results="$root/bench/results"
 redis_port=26379
