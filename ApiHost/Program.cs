@@ -7,6 +7,7 @@ builder.AddOrleansServeApi(args);
 var app = builder.Build();
 app.UseOrleansServeErrors();
 app.UseApiKeyAccess();
+app.UseRateLimiter();
 app.MapOpenApi().RequireAccess(ApiAccess.Inference);
 app.MapHealthApi();
 app.MapModelsApi();

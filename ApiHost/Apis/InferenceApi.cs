@@ -13,7 +13,7 @@ public static class InferenceApi
     /// <summary>Maps POST /v2/models/{model}[/versions/{version}]/infer.</summary>
     public static IEndpointRouteBuilder MapInferenceApi(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("").RequireAccess(ApiAccess.Inference);
+        var group = routes.MapGroup("").RequireAccess(ApiAccess.Inference).RequireRateLimiting(InferenceLimit.Policy);
         group.MapPost("/v2/models/{model}/infer", (string model, HttpContext http, IGrainFactory grains, IOptions<ApiOptions> options) =>
             InferAsync(model, null, http, grains, options));
         group.MapPost("/v2/models/{model}/versions/{version}/infer", InferAsync);
@@ -22,11 +22,14 @@ public static class InferenceApi
 
     private static async Task InferAsync(string model, string? version, HttpContext http, IGrainFactory grains, IOptions<ApiOptions> options)
     {
+        var arrived = System.Diagnostics.Stopwatch.GetTimestamp();
         var grain = ModelsApi.ModelGrain(grains, model, version);
         var headerLength = ReadHeaderLength(http.Request);
         var body = await ReadBodyAsync(http.Request, options.Value.MaxRequestBodyBytes, http.RequestAborted);
         var parsed = InferRequestParser.Parse(body, headerLength);
-        var request = parsed.Request with { Version = version };
+        // Admission counts the time spent here reading and parsing against the model's SLO.
+        var waited = System.Diagnostics.Stopwatch.GetElapsedTime(arrived).TotalMilliseconds;
+        var request = parsed.Request with { Version = version, WaitedMs = waited };
         var response = await http.RequestServices.GetRequiredService<SiloLossRetry>().CallAsync(() => grain.InferAsync(request), http.RequestAborted);
 
         using var encoded = InferResponseWriter.Encode(response, parsed);

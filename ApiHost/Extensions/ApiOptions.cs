@@ -12,6 +12,12 @@ public sealed class ApiOptions
     /// <summary>Largest request body accepted; larger ones get 413.</summary>
     public long MaxRequestBodyBytes { get; set; } = 64L << 20;
 
+    /// <summary>
+    /// Inference requests this process serves at once; further ones get 503 with Retry-After at once, before their
+    /// body is read. Bounds the front end's memory and keeps its CPU for the requests it admitted; 0 means no limit.
+    /// </summary>
+    public int MaxConcurrentInferences { get; set; } = 1024;
+
     /// <summary>Route prefix of the Orleans dashboard; empty turns it off.</summary>
     public string DashboardPath { get; set; } = "/dashboard";
 

@@ -31,6 +31,7 @@ public static class HostingExtensions
             json.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter());
         });
         builder.Services.AddSingleton<SiloLossRetry>();
+        builder.Services.AddInferenceLimit();
         builder.Services.AddSingleton<ServerReadiness>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ServerReadiness>());
 

@@ -31,11 +31,12 @@ public sealed class ModelGrain(
 
     private readonly LinkedList<Pending> queue = new();
     private readonly StatisticsCounter statistics = new();
+    // Batches sent to the device and not yet done, oldest first: their send time and samples.
+    private readonly LinkedList<(long DispatchedAt, int Size)> running = new();
     private Phase phase;
     private string? reason;
     private ServedModel? served;
     private Task? loading;
-    private int inFlight;
     private int queuedSamples;
     private IGrainTimer? delayTimer;
 
@@ -147,7 +148,7 @@ public sealed class ModelGrain(
             statistics.Failed(ElapsedNs(started));
             throw new InferenceException(InferenceErrorKind.Overloaded, $"model '{Name}' has {queue.Count} requests queued, its max_queue_size");
         }
-        if (Admit(model) is { } refusal)
+        if (Admit(model, request.WaitedMs) is { } refusal)
         {
             statistics.Failed(ElapsedNs(started));
             throw new InferenceException(InferenceErrorKind.Overloaded, $"model '{Name}' refused the request: {refusal}");
@@ -161,21 +162,25 @@ public sealed class ModelGrain(
 
     /// <summary>
     /// Clockwork's rule in the request path: why a request must be refused at once, or null to admit it. Only models
-    /// whose config.json sets slo_ms are held to it, and only with samples queued ahead (a request with nothing ahead
-    /// starts at once, so refusing it frees nothing). The prediction uses what this grain really does: full batches of
-    /// max_batch_size for the queue ahead, then this request's own batch of what is left plus itself, each at the
-    /// latency measured for that batch size (see <see cref="StatisticsCounter.BatchLatency"/>); with nothing measured
-    /// yet the request is admitted.
+    /// whose config.json sets slo_ms are held to it, and only with batches running or samples queued ahead (a request
+    /// with nothing ahead starts at once, so refusing it frees nothing). The prediction uses what this grain really
+    /// does: the time the request spent before it got here (<see cref="InferenceRequest.WaitedMs"/>), what is left of
+    /// the batches on the device, then full batches of max_batch_size for the queue ahead, then this request's own
+    /// batch of what is left plus itself, each at the latency measured for that batch size (see
+    /// <see cref="StatisticsCounter.BatchLatency"/>); with nothing measured yet the request is admitted.
     /// </summary>
-    private string? Admit(ServedModel model)
+    private string? Admit(ServedModel model, double waitedMs)
     {
-        if (!options.Value.Scheduler.Admission || !model.Config.SloMsSet || queuedSamples == 0
+        if (!options.Value.Scheduler.Admission || !model.Config.SloMsSet || (queuedSamples == 0 && running.Count == 0)
             || statistics.BatchLatency(model.MaxBatchSize) is not { } fullBatchMs
             || statistics.BatchLatency(queuedSamples % model.MaxBatchSize + 1) is not { } ownBatchMs)
         {
             return null;
         }
-        var decision = AdmissionControl.Decide(queuedSamples, model.MaxBatchSize, ownBatchMs, fullBatchMs, model.Config.SloMs);
+        var runningMs = AdmissionControl.RemainingMs(running.Select(batch =>
+            new RunningBatch(time.GetElapsedTime(batch.DispatchedAt).TotalMilliseconds, statistics.BatchLatency(batch.Size) ?? fullBatchMs)));
+        var decision = AdmissionControl.Decide(queuedSamples, model.MaxBatchSize, ownBatchMs, fullBatchMs, model.Config.SloMs, runningMs,
+            double.IsFinite(waitedMs) && waitedMs > 0 ? waitedMs : 0);
         return decision.Admitted ? null : decision.Reason;
     }
 
@@ -186,7 +191,7 @@ public sealed class ModelGrain(
     private void Dispatch(bool delayElapsed = false)
     {
         var model = served;
-        while (model is not null && drained is null && inFlight < options.Value.MaxInflightBatchesPerModel && queue.Count > 0)
+        while (model is not null && drained is null && running.Count < options.Value.MaxInflightBatchesPerModel && queue.Count > 0)
         {
             var delay = model.Config.MaxQueueDelayMs;
             if (!delayElapsed && delay > 0 && queuedSamples < model.MaxBatchSize)
@@ -200,8 +205,8 @@ public sealed class ModelGrain(
             }
             delayElapsed = false;
             var batch = TakeBatch(model.MaxBatchSize);
-            inFlight++;
-            _ = RunBatchAsync(model, batch);
+            var sent = running.AddLast((time.GetTimestamp(), batch.Sum(p => p.Prepared.BatchSize)));
+            _ = RunBatchAsync(model, batch, sent);
         }
     }
 
@@ -237,11 +242,11 @@ public sealed class ModelGrain(
         return batch;
     }
 
-    private async Task RunBatchAsync(ServedModel model, List<Pending> batch)
+    private async Task RunBatchAsync(ServedModel model, List<Pending> batch, LinkedListNode<(long DispatchedAt, int Size)> sent)
     {
         try
         {
-            var dispatchedAt = time.GetTimestamp();
+            var dispatchedAt = sent.Value.DispatchedAt;
             foreach (var pending in batch)
             {
                 statistics.Queued(ElapsedNs(pending.EnqueuedAt, dispatchedAt));
@@ -265,8 +270,8 @@ public sealed class ModelGrain(
         }
         finally
         {
-            inFlight--;
-            if (inFlight == 0)
+            running.Remove(sent);
+            if (running.Count == 0)
             {
                 drained?.TrySetResult();
             }
@@ -414,7 +419,7 @@ public sealed class ModelGrain(
                 // The old version's batches pin its residency, and an evict skips a pinned model: wait for them, so
                 // that the new version really replaces it and no batch runs the old weights after the reload.
                 drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                if (inFlight == 0)
+                if (running.Count == 0)
                 {
                     drained.TrySetResult();
                 }

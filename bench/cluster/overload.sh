@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Overload on a Redis cluster: a real redis-server, one headless silo and an ApiHost in client mode, all on
-# loopback. Measures the capacity of one model with an explicit slo_ms (closed loop), then offers 5x that rate
-# open-loop and records admitted latency against the SLO, the share and latency of 503s, and the peak RSS
-# (VmHWM) of every process. Writes bench/results/cluster-overload.json.
+# loopback. Measures the capacity of one model with an explicit slo_ms (closed loop, the ApiHost without a limit),
+# then restarts the ApiHost with Api:MaxConcurrentInferences, offers 5x that rate open-loop and records admitted
+# latency against the SLO, the share and latency of 503s, and the peak RSS (VmHWM) of every process (the ApiHost's
+# of the overload run). Writes bench/results/cluster-overload.json.
 #
 # Environment (defaults in brackets):
 #   OVERLOAD_MODEL        sample-zoo model to measure [resnet_small]
@@ -10,6 +11,8 @@
 #   OVERLOAD_FACTOR       offered load as a multiple of the measured capacity [5]
 #   OVERLOAD_DURATION     measured seconds of each run [15]
 #   OVERLOAD_CONCURRENCY  closed-loop concurrency of the capacity run [8]
+#   OVERLOAD_MAX_CONCURRENT_INFERENCES  the ApiHost's Api:MaxConcurrentInferences in the overload run [2]
+#   OVERLOAD_CPU_CORES    the silo's OrleansServe:CpuDevice:Cores, the cores ONNX Runtime uses (0: all) [0]
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -18,6 +21,8 @@ slo_ms="${OVERLOAD_SLO_MS:-50}"
 factor="${OVERLOAD_FACTOR:-5}"
 duration="${OVERLOAD_DURATION:-15}"
 concurrency="${OVERLOAD_CONCURRENCY:-8}"
+max_concurrent="${OVERLOAD_MAX_CONCURRENT_INFERENCES:-2}"
+cpu_cores="${OVERLOAD_CPU_CORES:-0}"
 results="$root/bench/results"
 redis_port=26379
 silo_port=21211
@@ -70,17 +75,22 @@ cluster=(--Cluster:Provider redis --Cluster:Redis "127.0.0.1:$redis_port" --Clus
     --OrleansServe:WriteSampleZooWhenEmpty false)
 
 dotnet "$root/Silo/bin/Release/net10.0/OrleansServe.Silo.dll" --urls http://127.0.0.1:18282 \
-    --Cluster:SiloPort "$silo_port" --Cluster:GatewayPort "$gateway_port" "${cluster[@]}" >"$work/silo.log" 2>&1 &
+    --Cluster:SiloPort "$silo_port" --Cluster:GatewayPort "$gateway_port" --OrleansServe:CpuDevice:Cores "$cpu_cores" \
+    "${cluster[@]}" >"$work/silo.log" 2>&1 &
 silo_pid=$!
 pids+=("$silo_pid")
 wait_for_line "$work/silo.log" "Application started" silo "$silo_pid"
 
-dotnet "$root/ApiHost/bin/Release/net10.0/OrleansServe.ApiHost.dll" --mode client --urls "$api_url" \
-    "${cluster[@]}" >"$work/api.log" 2>&1 &
-api_pid=$!
-pids+=("$api_pid")
-wait_for_line "$work/api.log" "OrleansServe ready" ApiHost "$api_pid"
+start_api() { # Api:MaxConcurrentInferences, log name
+    dotnet "$root/ApiHost/bin/Release/net10.0/OrleansServe.ApiHost.dll" --mode client --urls "$api_url" \
+        --Api:MaxConcurrentInferences "$1" "${cluster[@]}" >"$work/$2.log" 2>&1 &
+    api_pid=$!
+    pids+=("$api_pid")
+    wait_for_line "$work/$2.log" "OrleansServe ready" ApiHost "$api_pid"
+}
 
+# Capacity is the system's, measured without the front end's limit; the overload run has it.
+start_api 0 api-capacity
 curl -sf -X POST "$api_url/v2/repository/models/$model/load" >/dev/null
 
 echo "Capacity: closed loop at concurrency $concurrency for ${duration} s..."
@@ -89,6 +99,8 @@ echo "Capacity: closed loop at concurrency $concurrency for ${duration} s..."
 capacity="$(jq '.runs[0].throughput_rps' "$work/capacity.json")"
 offered="$(jq -n --argjson c "$capacity" --argjson f "$factor" '$c * $f | floor')"
 echo "Capacity $capacity req/s; offering $offered req/s open-loop for ${duration} s..."
+kill "$api_pid" && wait "$api_pid" || true
+start_api "$max_concurrent" api
 
 # A closed-loop probe beside the load: the status and latency of single requests, to see how fast a 503 comes back.
 probe() {
@@ -115,7 +127,8 @@ jq -n \
     --argjson cores "$(nproc)" \
     --arg memory "$(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)" \
     --arg dotnet "$(dotnet --version)" \
-    --arg model "$model" --argjson slo "$slo_ms" --argjson factor "$factor" \
+    --arg model "$model" --argjson slo "$slo_ms" --argjson factor "$factor" --argjson max_concurrent "$max_concurrent" \
+    --argjson cpu_cores "$cpu_cores" \
     --slurpfile capacity "$work/capacity.json" --slurpfile overload "$work/overload.json" \
     --argjson silo "$(peak_kib "$silo_pid")" --argjson api "$(peak_kib "$api_pid")" --argjson redis "$(peak_kib "$redis_pid")" \
     --argjson probe "$(awk '{print "{\"status\":" $1 ",\"ms\":" $2 * 1000 "}"}' "$work/probe.txt" | jq -s '.')" \
@@ -124,6 +137,7 @@ jq -n \
         machine: {cpu: $cpu, cores: $cores, memory: $memory, dotnet_sdk: $dotnet},
         setup: "redis-server + 1 silo + ApiHost (client mode) on loopback; load generator on the same machine",
         model: $model, slo_ms: $slo,
+        settings: {"Api:MaxConcurrentInferences": $max_concurrent, "OrleansServe:CpuDevice:Cores": $cpu_cores},
         capacity: $capacity[0].runs[0],
         offered_factor: $factor,
         overload: $overload[0].runs[0],

@@ -40,6 +40,7 @@ public sealed class AdmissionTests(SmallModelsCluster fixture) : IClassFixture<S
     {
         var model = Model("add_loose_slo");
         await Task.WhenAll(Send(model, 8));
+        var before = await model.GetStatisticsAsync();
 
         // Eight at once, as above: seven of them find requests queued ahead, all within a generous SLO.
         var responses = await Task.WhenAll(Send(model, 8));
@@ -49,7 +50,29 @@ public sealed class AdmissionTests(SmallModelsCluster fixture) : IClassFixture<S
             Assert.Equal([i + 5f, i + 5f, i + 5f], ReadFp32(responses[i].Outputs[0]));
         }
         var statistics = await model.GetStatisticsAsync();
-        Assert.Equal(16, statistics.Success.Count);
-        Assert.Equal(0, statistics.Fail.Count);
+        Assert.Equal(before.Success.Count + 8, statistics.Success.Count);
+        Assert.Equal(before.Fail.Count, statistics.Fail.Count);
+    }
+
+    [Fact]
+    public async Task Time_a_request_spent_before_reaching_the_model_counts_against_its_slo()
+    {
+        var model = Model("add_loose_slo");
+        await Task.WhenAll(Send(model, 8));
+
+        // Two requests that already spent more than the model's 1,000 s SLO in a front end: the first waits for
+        // company (max_queue_delay_ms) as it would have anyway, since nothing is ahead; the other finds it queued
+        // ahead and is refused, where a fresh request is admitted.
+        var pair = new[] { 1, 2 }.Select(i => model.InferAsync(Request(Fp32("x", [1, 3], i, i, i)) with { WaitedMs = 2_000_000 })).ToArray();
+        var refused = await Task.WhenAny(pair);
+        var late = await Assert.ThrowsAsync<InferenceException>(() => refused);
+
+        Assert.Equal(InferenceErrorKind.Overloaded, late.Kind);
+        Assert.Contains("2000000 ms spent before reaching the model", late.Message);
+        var held = pair.Single(p => p != refused);
+        Assert.False(held.IsCompleted);
+        // Fresh requests are admitted behind it and fill its batch.
+        var responses = await Task.WhenAll([held, .. Send(model, 7)]);
+        Assert.Equal(8, responses.Length);
     }
 }

@@ -53,6 +53,48 @@ public sealed class AdmissionControlTests
     [Fact]
     public void A_batch_slower_than_the_slo_is_refused_even_with_an_empty_queue() =>
         Assert.False(AdmissionControl.Decide(0, 1, batchLatencyMs: 30, dutyCycleMs: 0, sloMs: 22).Admitted);
+
+    [Fact]
+    public void A_request_behind_a_running_batch_waits_for_what_is_left_of_it()
+    {
+        // Nothing queued, but a 30 ms batch sent 10 ms ago has 20 ms to go before ours (20 ms) can run.
+        var running = AdmissionControl.RemainingMs([new RunningBatch(SinceDispatchMs: 10, LatencyMs: 30)]);
+        var decision = AdmissionControl.Decide(queuedAhead: 0, batchSize: 4, batchLatencyMs: 20, dutyCycleMs: 20, sloMs: 35, runningMs: running);
+
+        Assert.Equal(20, running, 9);
+        Assert.False(decision.Admitted);
+        Assert.Equal(40, decision.PredictedLatencyMs, 9);
+        Assert.Contains("20 ms of batches running", decision.Reason);
+    }
+
+    [Fact]
+    public void Time_spent_before_reaching_the_model_counts_against_the_slo()
+    {
+        // Nothing ahead would take 20 ms, but the front end already spent 35 of the 50.
+        var decision = AdmissionControl.Decide(queuedAhead: 0, batchSize: 4, batchLatencyMs: 20, dutyCycleMs: 20, sloMs: 50, waitedMs: 35);
+
+        Assert.False(decision.Admitted);
+        Assert.Equal(55, decision.PredictedLatencyMs, 9);
+        Assert.Contains("35 ms spent before reaching the model", decision.Reason);
+        Assert.True(AdmissionControl.Decide(0, 4, batchLatencyMs: 20, dutyCycleMs: 20, sloMs: 50, waitedMs: 25).Admitted);
+    }
+
+    [Fact]
+    public void Running_batches_take_turns_on_the_device()
+    {
+        // The second batch was sent 5 ms ago but starts only when the first (sent 12 ms ago, 30 ms long) ends.
+        var remaining = AdmissionControl.RemainingMs([new RunningBatch(12, 30), new RunningBatch(5, 30)]);
+        Assert.Equal(48, remaining, 9);
+    }
+
+    [Fact]
+    public void A_running_batch_past_its_latency_counts_as_just_finishing()
+    {
+        Assert.Equal(0, AdmissionControl.RemainingMs([new RunningBatch(50, 30)]), 9);
+        // The one behind it has not started yet, whatever its send time says.
+        Assert.Equal(30, AdmissionControl.RemainingMs([new RunningBatch(50, 30), new RunningBatch(40, 30)]), 9);
+        Assert.Equal(0, AdmissionControl.RemainingMs([]), 9);
+    }
 }
 
 public sealed class ObservedProfilesTests
