@@ -149,6 +149,19 @@ public interface IRepositoryGrain : IGrainWithStringKey
     [Alias("Load")]
     Task<ModelStatus> LoadAsync(string model);
 
+    /// <summary>
+    /// Loads (or reloads) a model with a config.json of its own in place of the repository's (Triton's load with a
+    /// "config" parameter). The override is kept as cluster state, so the model keeps it across reloads, failover and
+    /// restarts until a plain <see cref="LoadAsync"/> or an unload drops it. An invalid config is refused as a bad
+    /// request and nothing changes.
+    /// </summary>
+    [Alias("LoadWithConfig")]
+    Task<ModelStatus> LoadWithConfigAsync(string model, string config);
+
+    /// <summary>The config.json a model was loaded with in place of the repository's, or null.</summary>
+    [Alias("GetConfigOverride"), AlwaysInterleave]
+    Task<string?> GetConfigOverrideAsync(string model);
+
     /// <summary>Unloads a model.</summary>
     [Alias("Unload")]
     Task<ModelStatus> UnloadAsync(string model);

@@ -23,13 +23,81 @@ public static class RepositoryApi
         return TypedResults.Ok(index.Select(ToEntry).ToArray());
     }
 
-    private static async Task<IResult> LoadAsync(string model, IGrainFactory grains)
+    /// <summary>Largest load request body: a config override of config.json's limit, JSON-escaped, with room to spare.</summary>
+    private const int MaxLoadBodyBytes = 4 * Engine.Repository.ModelRepository.MaxConfigBytes;
+
+    private static async Task<IResult> LoadAsync(string model, HttpRequest request, IGrainFactory grains)
     {
         ModelsApi.ModelGrain(grains, model, null);
-        var status = await grains.GetGrain<IRepositoryGrain>(RepositoryGrain.Key).LoadAsync(model);
+        var config = await ReadConfigOverrideAsync(request);
+        var repository = grains.GetGrain<IRepositoryGrain>(RepositoryGrain.Key);
+        var status = config is null ? await repository.LoadAsync(model) : await repository.LoadWithConfigAsync(model, config);
         return status.State == ModelState.Ready
             ? TypedResults.Ok(ToEntry(status))
             : ApiErrors.Error(StatusCodes.Status400BadRequest, $"model '{model}' failed to load: {status.Reason}");
+    }
+
+    /// <summary>
+    /// The optional body of a load, as Triton has it: <c>{"parameters": {"config": "&lt;config.json as a string&gt;"}}</c>.
+    /// No body, or no config parameter, loads with the repository's config.json.
+    /// </summary>
+    private static async Task<string?> ReadConfigOverrideAsync(HttpRequest request)
+    {
+        if (request.ContentLength is 0 || (request.ContentLength is null && !request.Headers.TransferEncoding.Any()))
+        {
+            return null;
+        }
+        if (request.ContentLength > MaxLoadBodyBytes)
+        {
+            throw new ApiException(StatusCodes.Status413PayloadTooLarge, $"a load request body is at most {MaxLoadBodyBytes} bytes");
+        }
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, request.HttpContext.RequestAborted)) > 0)
+        {
+            if (buffer.Length + read > MaxLoadBodyBytes)
+            {
+                throw new ApiException(StatusCodes.Status413PayloadTooLarge, $"a load request body is at most {MaxLoadBodyBytes} bytes");
+            }
+            buffer.Write(chunk, 0, read);
+        }
+        if (buffer.Length == 0)
+        {
+            return null;
+        }
+        System.Text.Json.Nodes.JsonNode? body;
+        try
+        {
+            body = System.Text.Json.Nodes.JsonNode.Parse(buffer.ToArray(), documentOptions: new System.Text.Json.JsonDocumentOptions { MaxDepth = 16 });
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new ApiException(StatusCodes.Status400BadRequest, $"the load request body is not JSON: {e.Message}");
+        }
+        if (body is not System.Text.Json.Nodes.JsonObject root)
+        {
+            throw new ApiException(StatusCodes.Status400BadRequest, "the load request body must be a JSON object");
+        }
+        if (root["parameters"] is not { } parameters)
+        {
+            return null;
+        }
+        if (parameters is not System.Text.Json.Nodes.JsonObject named)
+        {
+            throw new ApiException(StatusCodes.Status400BadRequest, "'parameters' of a load request must be an object");
+        }
+        if (named.Select(p => p.Key).FirstOrDefault(k => k != "config") is { } unknown)
+        {
+            throw new ApiException(StatusCodes.Status400BadRequest, $"unknown load parameter '{unknown}' (known: config)");
+        }
+        if (!named.ContainsKey("config"))
+        {
+            return null;
+        }
+        return named["config"] is System.Text.Json.Nodes.JsonValue value && value.TryGetValue<string>(out var config)
+            ? config
+            : throw new ApiException(StatusCodes.Status400BadRequest, "the load parameter 'config' must be a string holding config.json");
     }
 
     private static async Task<IResult> UnloadAsync(string model, IGrainFactory grains)

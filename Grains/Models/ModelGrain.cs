@@ -399,6 +399,11 @@ public sealed class ModelGrain(
         try
         {
             files = await Task.Run(() => repository.ReadLatest(Name));
+            // A config given at load stands in for the repository's (checked when it was given).
+            if (await GrainFactory.GetGrain<IRepositoryGrain>(RepositoryGrain.Key).GetConfigOverrideAsync(Name) is { } config)
+            {
+                files = files with { Config = ModelConfig.Parse(System.Text.Encoding.UTF8.GetBytes(config), Name) };
+            }
         }
         catch (ModelRepositoryException e) when (e.NotFound)
         {

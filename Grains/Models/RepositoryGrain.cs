@@ -16,12 +16,17 @@ public sealed class RepositoryGrain(
 
     private readonly Dictionary<string, ModelStatus> known = new(StringComparer.Ordinal);
     private readonly HashSet<string> served = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> configs = new(StringComparer.Ordinal);
 
     /// <inheritdoc />
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         // The state is read before activation, not before construction.
         served.UnionWith(state.State.Names);
+        foreach (var (model, config) in state.State.Configs ?? [])
+        {
+            configs[model] = config;
+        }
         return Task.CompletedTask;
     }
 
@@ -44,10 +49,42 @@ public sealed class RepositoryGrain(
     }
 
     /// <inheritdoc />
-    public async Task<ModelStatus> LoadAsync(string model)
+    public Task<ModelStatus> LoadAsync(string model) => LoadCoreAsync(model, null);
+
+    /// <inheritdoc />
+    public Task<ModelStatus> LoadWithConfigAsync(string model, string config)
+    {
+        if (config is null || System.Text.Encoding.UTF8.GetByteCount(config) > ModelRepository.MaxConfigBytes)
+        {
+            throw new InferenceException(InferenceErrorKind.BadRequest, $"model '{model}': a config override is a JSON object of at most {ModelRepository.MaxConfigBytes} bytes");
+        }
+        try
+        {
+            ModelConfig.Parse(System.Text.Encoding.UTF8.GetBytes(config), model);
+        }
+        catch (ModelRepositoryException e)
+        {
+            throw new InferenceException(InferenceErrorKind.BadRequest, e.Message.Replace("config.json", "the config override", StringComparison.Ordinal));
+        }
+        return LoadCoreAsync(model, config);
+    }
+
+    /// <inheritdoc />
+    public Task<string?> GetConfigOverrideAsync(string model) => Task.FromResult(configs.GetValueOrDefault(model));
+
+    private async Task<ModelStatus> LoadCoreAsync(string model, string? config)
     {
         ThrowIfAbsent(model);
-        if (served.Add(model))
+        var changed = served.Add(model);
+        if (config is null ? configs.Remove(model) : !configs.TryGetValue(model, out var old) || old != config)
+        {
+            if (config is not null)
+            {
+                configs[model] = config;
+            }
+            changed = true;
+        }
+        if (changed)
         {
             await SaveServedAsync();
         }
@@ -63,7 +100,7 @@ public sealed class RepositoryGrain(
         {
             ThrowIfAbsent(model);
         }
-        if (served.Remove(model))
+        if (served.Remove(model) | configs.Remove(model))
         {
             await SaveServedAsync();
         }
@@ -98,7 +135,7 @@ public sealed class RepositoryGrain(
 
     private Task SaveServedAsync()
     {
-        state.State = new ServedModels { Names = [.. served.Order(StringComparer.Ordinal)] };
+        state.State = new ServedModels { Names = [.. served.Order(StringComparer.Ordinal)], Configs = new(configs, StringComparer.Ordinal) };
         return state.WriteStateAsync();
     }
 

@@ -51,6 +51,43 @@ public sealed class ManagementApiTests(ServerFactory server) : IClassFixture<Ser
     }
 
     [Fact]
+    public async Task A_load_can_carry_its_own_config_json_until_a_plain_load_drops_it()
+    {
+        var repositoryConfig = (await Json.ReadAsync(await client.GetAsync("/v2/models/tabular_mlp"))).GetProperty("config").GetRawText();
+
+        var loaded = await client.PostAsync("/v2/repository/models/tabular_mlp/load", Load("""{"max_batch_size": 2, "slo_ms": 25}"""));
+        Assert.Equal(HttpStatusCode.OK, loaded.StatusCode);
+        var config = (await Json.ReadAsync(await client.GetAsync("/v2/models/tabular_mlp"))).GetProperty("config");
+        Assert.Equal(2, config.GetProperty("max_batch_size").GetInt32());
+        Assert.Equal(25, config.GetProperty("slo_ms").GetDouble());
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("/v2/models/tabular_mlp/infer", Json.InferBody("features", [1, 4], [1, 2, 3, 4]))).StatusCode);
+
+        // Refused overrides change nothing.
+        foreach (var (body, reason) in new[]
+        {
+            (Load("""{"max_batch_size": 0}"""), "max_batch_size"),
+            (Load("""{"no_such_field": 1}"""), "no_such_field"),
+            (Load("not json"), "config override"),
+            (new StringContent("""{"parameters": {"config": 7}}"""), "must be a string"),
+            (new StringContent("""{"parameters": {"file:1/model.onnx": "AAAA"}}"""), "unknown load parameter"),
+            (new StringContent("""{"parameters": """), "not JSON"),
+        })
+        {
+            var refused = await client.PostAsync("/v2/repository/models/tabular_mlp/load", body);
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.Contains(reason, (await Json.ReadAsync(refused)).GetProperty("error").GetString(), StringComparison.Ordinal);
+        }
+        config = (await Json.ReadAsync(await client.GetAsync("/v2/models/tabular_mlp"))).GetProperty("config");
+        Assert.Equal(2, config.GetProperty("max_batch_size").GetInt32());
+
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("/v2/repository/models/tabular_mlp/load", null)).StatusCode);
+        Assert.Equal(repositoryConfig, (await Json.ReadAsync(await client.GetAsync("/v2/models/tabular_mlp"))).GetProperty("config").GetRawText());
+
+        static StringContent Load(string config) =>
+            new(new System.Text.Json.Nodes.JsonObject { ["parameters"] = new System.Text.Json.Nodes.JsonObject { ["config"] = config } }.ToJsonString());
+    }
+
+    [Fact]
     public async Task Statistics_count_successes_failures_and_batches_in_tritons_format()
     {
         for (var i = 0; i < 3; i++)

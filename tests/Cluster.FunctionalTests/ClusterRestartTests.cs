@@ -17,7 +17,7 @@ public sealed class ClusterRestartTests(RedisServer redis) : IClassFixture<Redis
     public void Dispose() => Directory.Delete(repository, recursive: true);
 
     [Fact]
-    public async Task Restarting_the_whole_cluster_keeps_loaded_models_profiles_and_the_plan()
+    public async Task Restarting_the_whole_cluster_keeps_loaded_models_their_configs_profiles_and_the_plan()
     {
         AddModel("adder", TestModels.AddConstant(10f), """{"max_batch_size": 4, "slo_ms": 50}""");
         AddModel("spare", TestModels.AddConstant(1f), """{"max_batch_size": 4}""");
@@ -31,7 +31,9 @@ public sealed class ClusterRestartTests(RedisServer redis) : IClassFixture<Redis
             await using (api)
             using (http)
             {
-                Assert.Equal(HttpStatusCode.OK, (await http.PostAsync("/v2/repository/models/adder/load", null)).StatusCode);
+                // Loaded with a config.json of its own, kept as cluster state.
+                var load = new JsonObject { ["parameters"] = new JsonObject { ["config"] = """{"max_batch_size": 2, "slo_ms": 40}""" } };
+                Assert.Equal(HttpStatusCode.OK, (await http.PostAsync("/v2/repository/models/adder/load", new StringContent(load.ToJsonString()))).StatusCode);
                 Assert.Equal(HttpStatusCode.OK, (await http.PutAsync("/v2/admin/profiles", new StringContent(Profiles, Encoding.UTF8, "text/csv"))).StatusCode);
                 // A rate needs two observations with requests between them; the second re-plan plans the model.
                 await ReplanAsync(http);
@@ -52,6 +54,9 @@ public sealed class ClusterRestartTests(RedisServer redis) : IClassFixture<Redis
             Assert.Equal("READY", states["adder"]);
             Assert.Equal("UNLOADED", states["spare"]);
             Assert.Equal(new float[] { 10, 10, 10 }, await InferAsync(restarted, [0, 0, 0]));
+            var config = (await restarted.GetFromJsonAsync<JsonElement>("/v2/models/adder")).GetProperty("config");
+            Assert.Equal(2, config.GetProperty("max_batch_size").GetInt32());
+            Assert.Equal(40, config.GetProperty("slo_ms").GetDouble());
 
             var profiles = await restarted.GetStringAsync("/v2/admin/profiles");
             Assert.Contains("adder,100,4,6", profiles, StringComparison.Ordinal);
