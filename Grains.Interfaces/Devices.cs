@@ -89,3 +89,18 @@ public sealed record DeviceAssignment(
 public sealed record Plan(
     [property: Id(0)] long Version,
     [property: Id(1)] DeviceAssignment[] Assignments);
+
+/// <summary>
+/// gpulet's interference regression as the live scheduler uses it: slowdown = mem_self·m + mem_other·m' +
+/// comp_self·c + comp_other·c' + constant, with m, c a model's shares of the device's memory bandwidth and compute
+/// (from its graph cost and profiled latency on <see cref="Device"/>, one of the scheduler's device presets) and m',
+/// c' its neighbour's. Fitted offline (e.g. to <c>swap-bench --measure pairs</c>) and imported.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("orleansserve.InterferenceSettings")]
+public sealed record InterferenceSettings(
+    [property: Id(0)] double MemSelf,
+    [property: Id(1)] double MemOther,
+    [property: Id(2)] double CompSelf,
+    [property: Id(3)] double CompOther,
+    [property: Id(4)] double Constant,
+    [property: Id(5)] string Device);

@@ -29,6 +29,10 @@ public interface IModelGrain : IGrainWithStringKey
     /// <summary>Success, failure, queue and compute figures since activation.</summary>
     [Alias("GetStatistics")]
     Task<ModelStatistics> GetStatisticsAsync();
+
+    /// <summary>The served version's cost by the engine's graph analysis; null when not loaded or the engine cannot plan it.</summary>
+    [Alias("GetCost")]
+    Task<ModelCostFeatures?> GetCostAsync();
 }
 
 /// <summary>A device (a GPU, or the CPU device of a silo without one), pinned to the silo that owns it.</summary>
@@ -95,6 +99,17 @@ public interface ISchedulerGrain : IGrainWithStringKey
     /// </summary>
     [Alias("ImportProfiles")]
     Task<int> ImportProfilesAsync(string csv);
+
+    /// <summary>
+    /// Replaces the interference coefficients the planner predicts co-located slowdowns with, persisted as grain
+    /// state. Non-finite numbers or an unknown device preset are refused as a bad request and nothing changes.
+    /// </summary>
+    [Alias("ImportInterference")]
+    Task ImportInterferenceAsync(InterferenceSettings settings);
+
+    /// <summary>The imported interference coefficients, or null when the planner runs without interference.</summary>
+    [Alias("GetInterference")]
+    Task<InterferenceSettings?> GetInterferenceAsync();
 
     /// <summary>The profile table the planner uses, as CSV: the imported rows merged with the latencies the running models measured.</summary>
     [Alias("ExportProfiles")]

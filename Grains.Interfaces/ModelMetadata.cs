@@ -45,3 +45,15 @@ public sealed record ModelStatus(
     [property: Id(1)] string? Version,
     [property: Id(2)] ModelState State,
     [property: Id(3)] string? Reason);
+
+/// <summary>
+/// What one item of a model costs by the engine's graph analysis at batch 1, the scheduler's input for interference
+/// features (the columns of bench/profiles/zoo-features.csv).
+/// </summary>
+[GenerateSerializer, Immutable, Alias("orleansserve.ModelCostFeatures")]
+public sealed record ModelCostFeatures(
+    [property: Id(0)] long FlopsPerItem,
+    [property: Id(1)] long WeightBytes,
+    [property: Id(2)] long ActivationBytesPerItem,
+    [property: Id(3)] long WorkspaceBytesBatch1,
+    [property: Id(4)] int Layers);

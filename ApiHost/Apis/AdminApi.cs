@@ -33,6 +33,11 @@ public static class AdminApi
         group.MapGet("/v2/admin/profiles", async (IGrainFactory grains) =>
             TypedResults.Text(await grains.GetGrain<ISchedulerGrain>(SchedulerGrain.Key).ExportProfilesAsync(), "text/csv"));
         group.MapPut("/v2/admin/profiles", ImportProfilesAsync);
+        group.MapGet("/v2/admin/interference", async (IGrainFactory grains) =>
+            await grains.GetGrain<ISchedulerGrain>(SchedulerGrain.Key).GetInterferenceAsync() is { } settings
+                ? Results.Ok(InterferenceBody.From(settings))
+                : Results.Ok(new { coefficients = (object?)null }));
+        group.MapPut("/v2/admin/interference", ImportInterferenceAsync);
         return routes;
     }
 
@@ -74,6 +79,28 @@ public static class AdminApi
         var csv = await reader.ReadToEndAsync(request.HttpContext.RequestAborted);
         var rows = await grains.GetGrain<ISchedulerGrain>(SchedulerGrain.Key).ImportProfilesAsync(csv);
         return TypedResults.Ok(new { rows });
+    }
+
+    /// <summary>Replaces the interference coefficients with the body's; answers with what the scheduler now holds.</summary>
+    private static async Task<IResult> ImportInterferenceAsync(HttpRequest request, IGrainFactory grains, IOptions<JsonOptions> json)
+    {
+        InterferenceBody? body;
+        try
+        {
+            body = await JsonSerializer.DeserializeAsync<InterferenceBody>(request.Body, json.Value.SerializerOptions, request.HttpContext.RequestAborted);
+        }
+        catch (JsonException e)
+        {
+            throw new ApiException(StatusCodes.Status400BadRequest, $"the body is not interference coefficients ({e.Message}); expected {InterferenceBody.Example}");
+        }
+        if (body is not { MemSelf: { } memSelf, MemOther: { } memOther, CompSelf: { } compSelf, CompOther: { } compOther, Constant: { } constant })
+        {
+            throw new ApiException(StatusCodes.Status400BadRequest, $"the body lacks a coefficient; expected {InterferenceBody.Example}");
+        }
+        var settings = new InterferenceSettings(memSelf, memOther, compSelf, compOther, constant, body.Device ?? InterferenceBody.DefaultDevice);
+        var scheduler = grains.GetGrain<ISchedulerGrain>(SchedulerGrain.Key);
+        await scheduler.ImportInterferenceAsync(settings);
+        return TypedResults.Ok(InterferenceBody.From((await scheduler.GetInterferenceAsync())!));
     }
 
     /// <summary>The grain of a registered device named by its full key or, when unambiguous, its local id.</summary>

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Placement;
 using OrleansServe.Engine.Onnx;
+using OrleansServe.Engine.Planning;
 using OrleansServe.Engine.Repository;
 using OrleansServe.Grains.Devices;
 using OrleansServe.Grains.Hosting;
@@ -48,6 +49,9 @@ public sealed class ModelGrain(
 
     /// <summary>Set while a reload waits for the old version's batches in flight: no batch leaves until the new version is in place.</summary>
     private TaskCompletionSource? drained;
+
+    /// <summary>The served version's cost for the scheduler's interference features (null: the engine cannot plan it).</summary>
+    private ModelCostFeatures? cost;
 
     /// <summary>How long a model whose load failed for a passing reason refuses requests before a request tries again.</summary>
     private static readonly TimeSpan LoadRetryDelay = TimeSpan.FromSeconds(1);
@@ -122,6 +126,13 @@ public sealed class ModelGrain(
             throw NotFound();
         }
         return statistics.Snapshot(Name, served?.Version ?? repository.ListVersions(Name).LastOrDefault() ?? "");
+    }
+
+    /// <inheritdoc />
+    public async Task<ModelCostFeatures?> GetCostAsync()
+    {
+        await InitializeAsync();
+        return phase == Phase.Ready ? cost : null;
     }
 
     /// <inheritdoc />
@@ -432,7 +443,11 @@ public sealed class ModelGrain(
                 await served.Device.EvictAsync(Name);
             }
             // Off the grain's thread: on a silo with a GPU this also reads the graph and packs its weights.
-            await Task.Run(() => host.Weights.Put(Name, files.OnnxBytes));
+            var measured = await Task.Run(() =>
+            {
+                host.Weights.Put(Name, files.OnnxBytes);
+                return ModelCost.TryMeasure(files.OnnxBytes);
+            });
             var packed = host.Weights.TryGetPacked(Name, out var weights) ? weights : null;
             var scheduler = GrainFactory.GetGrain<ISchedulerGrain>(SchedulerGrain.Key);
             var deviceKey = await scheduler.PlaceModelAsync(
@@ -442,6 +457,8 @@ public sealed class ModelGrain(
             // The first swap-in proves the file runs; a broken model is refused here rather than on a request.
             await device.EnsureResidentAsync(Name);
             served = model;
+            cost = measured is null ? null
+                : new ModelCostFeatures(measured.FlopsPerItem, measured.WeightBytes, measured.ActivationBytesPerItem, measured.WorkspaceBytesBatch1, measured.Layers);
             phase = Phase.Ready;
             reason = null;
             retryLoadAt = null;

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OrleansServe.Grains.Hosting;
 using OrleansServe.Scheduler;
+using OrleansServe.Scheduler.Interference;
 using OrleansServe.Scheduler.Planning;
 using OrleansServe.Scheduler.Profiles;
 using OrleansServe.Scheduler.Runtime;
@@ -24,6 +25,7 @@ public sealed class SchedulerGrain(
     IOptions<OrleansServeOptions> options,
     IClusterMembershipService membership,
     [PersistentState("profiles")] IPersistentState<ImportedProfiles> imported,
+    [PersistentState("interference")] IPersistentState<ImportedInterference> interference,
     [PersistentState("schedule")] IPersistentState<LastSchedule> lastSchedule) : Grain, ISchedulerGrain
 {
     /// <summary>The singleton key.</summary>
@@ -245,11 +247,13 @@ public sealed class SchedulerGrain(
         observedRows = measured;
         JsonNode? plan = null;
         JsonNode? applied = null;
+        JsonNode? interferenceReport = null;
         var targets = PlanTargets();
         if (demands.Count > 0 && targets.Count > 0)
         {
             var cluster = new ClusterSpec(targets.Count, targets.Min(d => d.MemoryBudgetBytes), ClusterSpec.GpuletPartitions);
-            var result = planner.Plan(demands, cluster, Merged(measured), NoInterference.Instance);
+            var table = Merged(measured);
+            var result = planner.Plan(demands, cluster, table, Interference(observed, table, out interferenceReport));
             plan = JsonNode.Parse(PlanJson.Serialize(result));
             if (settings.ApplyPlan)
             {
@@ -264,6 +268,7 @@ public sealed class SchedulerGrain(
             ["devices"] = devices.Count,
             ["latency_source"] = Imported().Rows.Count > 0 ? "measured, then imported profiles" : "measured",
             ["rates_rps"] = rateReport,
+            ["interference"] = interferenceReport,
             ["not_planned"] = notPlanned,
             ["plan"] = plan,
             ["apply_plan"] = settings.ApplyPlan,
@@ -388,7 +393,65 @@ public sealed class SchedulerGrain(
         return mapped;
     }
 
-    private sealed record ObservedModel(string Name, long Bytes, double SloMs, long Requests, IReadOnlyList<ObservedBatch> Batches);
+    private sealed record ObservedModel(string Name, long Bytes, double SloMs, long Requests, IReadOnlyList<ObservedBatch> Batches, ModelCostFeatures? Cost);
+
+    /// <summary>
+    /// The predictor the planner checks co-location with: gpulet's regression with the imported coefficients over the
+    /// models whose graph cost is known (features from that cost and the profile table on the imported device
+    /// preset), or none when nothing was imported. <paramref name="report"/> says which, for the schedule.
+    /// </summary>
+    private IInterferencePredictor Interference(IEnumerable<ObservedModel?> observed, ProfileTable table, out JsonNode? report)
+    {
+        if (interference.State.Settings is not { } settings)
+        {
+            report = null;
+            return NoInterference.Instance;
+        }
+        var features = observed
+            .Where(o => o?.Cost is not null)
+            .Select(o => new ModelFeatures(o!.Name, o.Cost!.FlopsPerItem, o.Cost.WeightBytes, o.Cost.ActivationBytesPerItem,
+                o.Cost.WorkspaceBytesBatch1, o.Cost.WeightBytes / sizeof(float), o.Cost.Layers))
+            .ToList();
+        var device = DeviceSpec.Presets.Single(d => d.Name == settings.Device);
+        var predictor = new LinearInterferencePredictor(
+            new InterferenceFeatureSource(features, table, device),
+            new InterferenceCoefficients(settings.MemSelf, settings.MemOther, settings.CompSelf, settings.CompOther, settings.Constant));
+        report = new JsonObject
+        {
+            ["device"] = settings.Device,
+            ["coefficients"] = new JsonObject
+            {
+                ["mem_self"] = settings.MemSelf,
+                ["mem_other"] = settings.MemOther,
+                ["comp_self"] = settings.CompSelf,
+                ["comp_other"] = settings.CompOther,
+                ["constant"] = settings.Constant,
+            },
+            ["models_with_features"] = new JsonArray([.. features.Select(f => (JsonNode)JsonValue.Create(f.Name)!)]),
+        };
+        return new PartialInterference(predictor, features.Select(f => f.Name).ToHashSet(StringComparer.Ordinal));
+    }
+
+    /// <inheritdoc />
+    public async Task ImportInterferenceAsync(InterferenceSettings settings)
+    {
+        if (settings is null
+            || !new[] { settings.MemSelf, settings.MemOther, settings.CompSelf, settings.CompOther, settings.Constant }.All(double.IsFinite))
+        {
+            throw new InferenceException(InferenceErrorKind.BadRequest, "interference coefficients mem_self, mem_other, comp_self, comp_other and constant must all be finite numbers");
+        }
+        if (!DeviceSpec.Presets.Any(d => d.Name == settings.Device))
+        {
+            throw new InferenceException(InferenceErrorKind.BadRequest,
+                $"interference device '{settings.Device}' is not one of {string.Join(", ", DeviceSpec.Presets.Select(d => d.Name))}");
+        }
+        interference.State = new ImportedInterference { Settings = settings };
+        await interference.WriteStateAsync();
+        logger.LogInformation("Imported interference coefficients for {Device}", settings.Device);
+    }
+
+    /// <inheritdoc />
+    public Task<InterferenceSettings?> GetInterferenceAsync() => Task.FromResult(interference.State.Settings);
 
     /// <summary>A model's cumulative request count, SLO and measured batch latencies; null when it cannot answer (unloaded, failed).</summary>
     private async Task<ObservedModel?> ObserveAsync(string name, long bytes)
@@ -402,7 +465,8 @@ public sealed class SchedulerGrain(
                 .Select(b => new ObservedBatch(b.BatchSize, b.ComputeInfer.Count, b.ComputeInfer.Count == 0 ? 0
                     : (b.ComputeInput.Ns + b.ComputeInfer.Ns + b.ComputeOutput.Ns) / (double)b.ComputeInfer.Count / 1e6))
                 .ToList();
-            return new ObservedModel(name, bytes, metadata.Config.SloMs, statistics.Success.Count + statistics.Fail.Count, batches);
+            var cost = await grain.GetCostAsync();
+            return new ObservedModel(name, bytes, metadata.Config.SloMs, statistics.Success.Count + statistics.Fail.Count, batches, cost);
         }
         catch (InferenceException e)
         {

@@ -35,4 +35,29 @@ public sealed class ProfileApiTests(ServerFactory server) : IClassFixture<Server
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Contains("profile table was not imported", await Json.ErrorAsync(response));
     }
+
+    [Fact]
+    public async Task Interference_coefficients_are_imported_read_back_and_bad_ones_refused()
+    {
+        var body = """{"mem_self": 0.4, "mem_other": 0.9, "comp_self": 0.2, "comp_other": 0.5, "constant": 1.0, "device": "h200"}""";
+        var put = await client.PutAsync("/v2/admin/interference", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        var read = await Json.ReadAsync(await client.GetAsync("/v2/admin/interference"));
+        Assert.Equal(0.9, read.GetProperty("mem_other").GetDouble());
+        Assert.Equal("h200", read.GetProperty("device").GetString());
+
+        foreach (var (bad, reason) in new[]
+        {
+            ("""{"mem_self": 0.4}""", "lacks a coefficient"),
+            ("""{"mem_self": 0.4, "mem_other": 0.9, "comp_self": 0.2, "comp_other": 0.5, "constant": 1.0, "device": "tpu"}""", "not one of"),
+            ("""{"mem_self": "high", "mem_other": 0.9, "comp_self": 0.2, "comp_other": 0.5, "constant": 1.0}""", "not interference coefficients"),
+            ("[1, 2", "not interference coefficients"),
+        })
+        {
+            var refused = await client.PutAsync("/v2/admin/interference", new StringContent(bad, System.Text.Encoding.UTF8, "application/json"));
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.Contains(reason, (await Json.ReadAsync(refused)).GetProperty("error").GetString(), StringComparison.Ordinal);
+        }
+        Assert.Equal("h200", (await Json.ReadAsync(await client.GetAsync("/v2/admin/interference"))).GetProperty("device").GetString());
+    }
 }

@@ -10,6 +10,8 @@ namespace OrleansServe.Cluster.FunctionalTests;
 /// <summary>A cluster whose membership and grain state live in a real Redis, run as real silo and ApiHost processes.</summary>
 public sealed class ClusterRestartTests(RedisServer redis) : IClassFixture<RedisServer>, IDisposable
 {
+    private const string Interference = """{"mem_self": 0.4, "mem_other": 0.9, "comp_self": 0.2, "comp_other": 0.5, "constant": 1.0, "device": "h100-sxm"}""";
+
     private const string Profiles = "model,partition,batch,latency_ms\nadder,100,1,2.5\nadder,100,4,6\nadder,50,1,4.25\n";
 
     private readonly string repository = Directory.CreateTempSubdirectory("orleansserve-cluster-").FullName;
@@ -17,7 +19,7 @@ public sealed class ClusterRestartTests(RedisServer redis) : IClassFixture<Redis
     public void Dispose() => Directory.Delete(repository, recursive: true);
 
     [Fact]
-    public async Task Restarting_the_whole_cluster_keeps_loaded_models_their_configs_profiles_and_the_plan()
+    public async Task Restarting_the_whole_cluster_keeps_loaded_models_their_configs_profiles_interference_and_the_plan()
     {
         AddModel("adder", TestModels.AddConstant(10f), """{"max_batch_size": 4, "slo_ms": 50}""");
         AddModel("spare", TestModels.AddConstant(1f), """{"max_batch_size": 4}""");
@@ -35,6 +37,7 @@ public sealed class ClusterRestartTests(RedisServer redis) : IClassFixture<Redis
                 var load = new JsonObject { ["parameters"] = new JsonObject { ["config"] = """{"max_batch_size": 2, "slo_ms": 40}""" } };
                 Assert.Equal(HttpStatusCode.OK, (await http.PostAsync("/v2/repository/models/adder/load", new StringContent(load.ToJsonString()))).StatusCode);
                 Assert.Equal(HttpStatusCode.OK, (await http.PutAsync("/v2/admin/profiles", new StringContent(Profiles, Encoding.UTF8, "text/csv"))).StatusCode);
+                Assert.Equal(HttpStatusCode.OK, (await http.PutAsync("/v2/admin/interference", new StringContent(Interference, Encoding.UTF8, "application/json"))).StatusCode);
                 // A rate needs two observations with requests between them; the second re-plan plans the model.
                 await ReplanAsync(http);
                 Assert.Equal(new float[] { 11, 12, 13 }, await InferAsync(http, [1, 2, 3]));
@@ -57,6 +60,10 @@ public sealed class ClusterRestartTests(RedisServer redis) : IClassFixture<Redis
             var config = (await restarted.GetFromJsonAsync<JsonElement>("/v2/models/adder")).GetProperty("config");
             Assert.Equal(2, config.GetProperty("max_batch_size").GetInt32());
             Assert.Equal(40, config.GetProperty("slo_ms").GetDouble());
+
+            var interference = await restarted.GetFromJsonAsync<JsonElement>("/v2/admin/interference");
+            Assert.Equal(0.9, interference.GetProperty("mem_other").GetDouble());
+            Assert.Equal("h100-sxm", interference.GetProperty("device").GetString());
 
             var profiles = await restarted.GetStringAsync("/v2/admin/profiles");
             Assert.Contains("adder,100,4,6", profiles, StringComparison.Ordinal);
