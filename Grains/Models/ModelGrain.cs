@@ -17,7 +17,9 @@ namespace OrleansServe.Grains.Models;
 /// (and, if max_queue_delay_ms is set, while the first request waits at most that long for company).
 /// </summary>
 [Reentrant] // Requests must queue while a batch runs; queue and counters change only between awaits, on this activation.
-[PreferLocalPlacement] // The weights go into the host memory of the silo that activates the model.
+// The weights go into the host memory of the silo that activates the model, so models spread over the silos (the
+// least busy of two sampled) rather than piling onto the silo that loaded the repository.
+[ActivationCountBasedPlacement]
 public sealed class ModelGrain(
     DeviceHost host,
     ModelRepository repository,
