@@ -43,7 +43,8 @@ public static class RepositoryApi
     /// </summary>
     private static async Task<string?> ReadConfigOverrideAsync(HttpRequest request)
     {
-        if (request.ContentLength is 0 || (request.ContentLength is null && !request.Headers.TransferEncoding.Any()))
+        // HTTP/2 and HTTP/3 bodies need no Content-Length: ask the server whether there is one.
+        if (request.ContentLength is 0 || request.HttpContext.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestBodyDetectionFeature>()?.CanHaveBody == false)
         {
             return null;
         }

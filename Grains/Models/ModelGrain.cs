@@ -58,6 +58,15 @@ public sealed class ModelGrain(
     /// <summary>How long a model whose load failed for a passing reason refuses requests before a request tries again.</summary>
     private static readonly TimeSpan LoadRetryDelay = TimeSpan.FromSeconds(1);
 
+    /// <summary>The longest wait between tries: each passing failure in a row doubles the wait up to this.</summary>
+    private static readonly TimeSpan LoadRetryDelayLimit = TimeSpan.FromSeconds(30);
+
+    /// <summary>Passing load failures in a row (0 once a load succeeds).</summary>
+    private int passingFailures;
+
+    /// <summary>Whether the scheduler has placed the load in progress: a refusal after that is the device's, not the cluster's.</summary>
+    private bool placed;
+
     private string Name => this.GetPrimaryKeyString();
 
     /// <inheritdoc />
@@ -452,8 +461,10 @@ public sealed class ModelGrain(
             });
             var packed = host.Weights.TryGetPacked(Name, out var weights) ? weights : null;
             var scheduler = GrainFactory.GetGrain<ISchedulerGrain>(SchedulerGrain.Key);
+            placed = false;
             var deviceKey = await scheduler.PlaceModelAsync(
                 Name, packed?.Layout.TotalBytes ?? files.OnnxBytes.LongLength, silo.SiloAddress.ToParsableString(), packed is not null);
+            placed = true;
             var device = GrainFactory.GetGrain<IGpuGrain>(deviceKey);
             var model = new ServedModel(Name, files, signature, device, deviceKey);
             // The first swap-in proves the file runs; a broken model is refused here rather than on a request.
@@ -464,10 +475,11 @@ public sealed class ModelGrain(
             phase = Phase.Ready;
             reason = null;
             retryLoadAt = null;
+            passingFailures = 0;
             logger.LogInformation("Model {Model} version {Version} ready on {Device}", Name, model.Version, deviceKey);
             Dispatch();
         }
-        catch (Exception e) when (IsPassing(e))
+        catch (Exception e) when (IsPassing(e, placed))
         {
             SetUnavailable(e.Message, retry: true);
         }
@@ -488,18 +500,29 @@ public sealed class ModelGrain(
     }
 
     /// <summary>
-    /// A load failure of the cluster rather than of the model: no device placed it (Unavailable) or a grain it
-    /// needs could not be reached. Loading again later can succeed.
+    /// A load failure of the cluster rather than of the model: the scheduler had no device for this silo yet
+    /// (Unavailable before placement) or a grain the load needs could not be reached. Loading again later can
+    /// succeed. A device's refusal after placement is the model's own and is not retried.
     /// </summary>
-    private static bool IsPassing(Exception e) =>
-        e is InferenceException { Kind: InferenceErrorKind.Unavailable } or OrleansException or TimeoutException;
+    private static bool IsPassing(Exception e, bool placed) =>
+        e is OrleansException or TimeoutException || (e is InferenceException { Kind: InferenceErrorKind.Unavailable } && !placed);
 
     private void SetUnavailable(string why, bool retry = false)
     {
         logger.LogWarning("Model {Model} is unavailable{Retry}: {Reason}", Name, retry ? " for now" : "", why);
         phase = Phase.Unavailable;
         reason = why;
-        retryLoadAt = retry ? time.GetTimestamp() + (long)(LoadRetryDelay.TotalSeconds * time.TimestampFrequency) : null;
+        if (retry)
+        {
+            // 1 s, 2 s, 4 s ... up to the limit, so a cluster that stays short of devices is not asked on every request.
+            var delay = TimeSpan.FromTicks(Math.Min(LoadRetryDelayLimit.Ticks, LoadRetryDelay.Ticks << Math.Min(passingFailures, 5)));
+            passingFailures++;
+            retryLoadAt = time.GetTimestamp() + (long)(delay.TotalSeconds * time.TimestampFrequency);
+        }
+        else
+        {
+            retryLoadAt = null;
+        }
         served = null;
         host.Weights.Remove(Name);
         FailQueued(InferenceErrorKind.Unavailable, $"model '{Name}' is unavailable: {why}");

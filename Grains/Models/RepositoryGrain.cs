@@ -75,6 +75,7 @@ public sealed class RepositoryGrain(
     private async Task<ModelStatus> LoadCoreAsync(string model, string? config)
     {
         ThrowIfAbsent(model);
+        var previous = configs.GetValueOrDefault(model);
         var changed = served.Add(model);
         if (config is null ? configs.Remove(model) : !configs.TryGetValue(model, out var old) || old != config)
         {
@@ -89,6 +90,19 @@ public sealed class RepositoryGrain(
             await SaveServedAsync();
         }
         var status = await GrainFactory.GetGrain<IModelGrain>(model).LoadAsync();
+        if (config is not null && status.State != ModelState.Ready && previous != config)
+        {
+            // A config the model cannot be served with is not kept: a restart goes back to the one before it.
+            if (previous is null)
+            {
+                configs.Remove(model);
+            }
+            else
+            {
+                configs[model] = previous;
+            }
+            await SaveServedAsync();
+        }
         known[model] = status;
         return status;
     }

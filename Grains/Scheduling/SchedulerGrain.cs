@@ -50,6 +50,12 @@ public sealed class SchedulerGrain(
     /// <summary>How long the scheduler waits for a live silo to list its devices before asking again later.</summary>
     private static readonly TimeSpan DiscoveryTimeout = TimeSpan.FromSeconds(5);
 
+    /// <summary>How long a silo that did not list its devices is left alone, so placements do not wait on it each time.</summary>
+    private static readonly TimeSpan DiscoveryBackoff = TimeSpan.FromSeconds(15);
+
+    /// <summary>Silos that did not answer, and when they may be asked again.</summary>
+    private readonly Dictionary<SiloAddress, long> silentSilos = [];
+
     /// <inheritdoc />
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -125,8 +131,15 @@ public sealed class SchedulerGrain(
     }
 
     /// <summary>Asks a silo for its devices and registers them; false when it could not answer.</summary>
-    private async Task<bool> DiscoverAsync(SiloAddress silo)
+    private async Task<bool> DiscoverAsync(SiloAddress silo) => await DiscoverAsync(silo, evenIfSilent: false);
+
+    /// <summary>Asks a silo for its devices (<paramref name="evenIfSilent"/>: also one that lately did not answer).</summary>
+    private async Task<bool> DiscoverAsync(SiloAddress silo, bool evenIfSilent)
     {
+        if (!evenIfSilent && silentSilos.TryGetValue(silo, out var askAgainAt) && TimeProvider.System.GetTimestamp() < askAgainAt)
+        {
+            return false;
+        }
         try
         {
             // Bounded: placements wait behind this call, and a silo cut off (not killed) would hold them for the response timeout.
@@ -138,11 +151,13 @@ public sealed class SchedulerGrain(
                 planVersion++;
                 logger.LogInformation("Device {Key} found on live silo {Silo}: {Name}", device.Key, device.Silo, device.Name);
             }
+            silentSilos.Remove(silo);
             return true;
         }
         catch (Exception e) when (e is OrleansException or InferenceException or TimeoutException)
         {
             logger.LogDebug("Silo {Silo} did not list its devices: {Reason}", silo, e.Message);
+            silentSilos[silo] = TimeProvider.System.GetTimestamp() + (long)(DiscoveryBackoff.TotalSeconds * TimeProvider.System.TimestampFrequency);
             return false;
         }
     }
@@ -154,7 +169,8 @@ public sealed class SchedulerGrain(
         if (!devices.Values.Any(d => d.Silo == silo))
         {
             // Membership as this silo sees it may lag behind the silo asking.
-            await DiscoverAsync(SiloAddress.FromParsableString(silo));
+            // The silo asking is alive, whatever it did before.
+            await DiscoverAsync(SiloAddress.FromParsableString(silo), evenIfSilent: true);
         }
         if (placements.TryGetValue(model, out var placed) && devices.TryGetValue(placed.Device, out var current) && current.Silo == silo
             && (runsOnGpuEngine || current.Kind == "cpu"))
@@ -468,8 +484,9 @@ public sealed class SchedulerGrain(
             var cost = await grain.GetCostAsync();
             return new ObservedModel(name, bytes, metadata.Config.SloMs, statistics.Success.Count + statistics.Fail.Count, batches, cost);
         }
-        catch (InferenceException e)
+        catch (Exception e) when (e is InferenceException or OrleansException or TimeoutException)
         {
+            // Unloaded, failed, or on a silo that is going away: the schedule is made without it.
             logger.LogDebug("Model {Model} left out of the schedule: {Reason}", name, e.Message);
             return null;
         }

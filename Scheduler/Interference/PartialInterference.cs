@@ -17,7 +17,9 @@ public sealed class PartialInterference(IInterferencePredictor inner, IReadOnlyS
         }
         try
         {
-            return inner.Slowdown(model, partition, neighbour, neighbourPartition);
+            // A latency of 0 in the table makes a feature infinite; such a prediction says nothing.
+            var slowdown = inner.Slowdown(model, partition, neighbour, neighbourPartition);
+            return double.IsFinite(slowdown) ? slowdown : 1.0;
         }
         catch (Exception e) when (e is UnknownModelException or ArgumentException or InvalidOperationException)
         {

@@ -47,6 +47,40 @@ public sealed class SiloLossRetryTests
     }
 
     [Fact]
+    public async Task After_a_gateway_closes_the_first_attempt_still_answers_when_it_succeeds_first()
+    {
+        var attempts = new Attempts();
+        var call = retry.CallAsync(attempts.Next, CancellationToken.None);
+        retry.NotifyGatewayCountChanged(2, 3, connectionRecovered: false);
+        var second = await attempts.Made(2);
+        second.SetException(new InferenceException(InferenceErrorKind.Overloaded, "the retry was refused by admission"));
+        (await attempts.Made(1)).SetResult("from the first attempt");
+        Assert.Equal("from the first attempt", await call);
+    }
+
+    [Fact]
+    public async Task A_retry_the_cluster_cannot_deliver_answers_at_once_without_waiting_for_the_first_attempt()
+    {
+        var attempts = new Attempts();
+        var call = retry.CallAsync(attempts.Next, CancellationToken.None);
+        retry.NotifyGatewayCountChanged(2, 3, connectionRecovered: false);
+        (await attempts.Made(2)).SetException(new TimeoutException("unable to reach the silo"));
+        // The first attempt never answers (it waits on the dead silo); the call is answered anyway.
+        await Assert.ThrowsAsync<TimeoutException>(() => call);
+    }
+
+    [Fact]
+    public async Task When_both_attempts_fail_the_caller_sees_the_later_failure()
+    {
+        var attempts = new Attempts();
+        var call = retry.CallAsync(attempts.Next, CancellationToken.None);
+        retry.NotifyGatewayCountChanged(2, 3, connectionRecovered: false);
+        (await attempts.Made(2)).SetException(new InferenceException(InferenceErrorKind.Overloaded, "refused"));
+        (await attempts.Made(1)).SetException(new TimeoutException("no answer"));
+        await Assert.ThrowsAsync<TimeoutException>(() => call);
+    }
+
+    [Fact]
     public async Task A_call_refused_because_its_silo_was_declared_dead_is_sent_once_more()
     {
         var attempts = new Attempts();
