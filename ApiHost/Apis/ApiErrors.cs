@@ -58,9 +58,10 @@ public static class ApiErrors
                 else if (e is OrleansException or TimeoutException)
                 {
                     // Orleans puts inner stack traces in its messages; the caller needs the first line.
+                    var firstLine = e.Message.Split('\n', 2)[0].TrimEnd();
                     message = e is OrleansMessageRejectionException
-                        ? $"the silo serving this request is unreachable (failed or leaving; the cluster moves its work to live silos), send it again: {e.Message.Split('\n', 2)[0].TrimEnd()}"
-                        : $"the cluster is unavailable: {e.Message.Split('\n', 2)[0].TrimEnd()}";
+                        ? $"the silo serving this request is unreachable (failed or leaving; the cluster moves its work to live silos), send it again: {firstLine}"
+                        : $"the cluster is unavailable: {firstLine}";
                 }
                 context.Response.Clear();
                 if (e is OrleansException or TimeoutException)

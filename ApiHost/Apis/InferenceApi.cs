@@ -25,7 +25,8 @@ public static class InferenceApi
         var arrived = System.Diagnostics.Stopwatch.GetTimestamp();
         var grain = ModelsApi.ModelGrain(grains, model, version);
         var headerLength = ReadHeaderLength(http.Request);
-        var body = await ReadBodyAsync(http.Request, options.Value.MaxRequestBodyBytes, http.RequestAborted);
+        var limit = options.Value.MaxRequestBodyBytes;
+        var body = await RequestBodies.ReadAsync(http.Request, limit, () => TooLarge(limit), http.RequestAborted);
         var parsed = InferRequestParser.Parse(body, headerLength);
         // Admission counts the time spent here reading and parsing against the model's SLO.
         var waited = System.Diagnostics.Stopwatch.GetElapsedTime(arrived).TotalMilliseconds;
@@ -54,42 +55,6 @@ public static class InferenceApi
             throw new ApiException(StatusCodes.Status400BadRequest, $"{HeaderLengthHeader} must be one non-negative integer");
         }
         return length;
-    }
-
-    /// <summary>Reads the whole body, refusing with 413 as soon as it passes the limit (whatever Content-Length claims).</summary>
-    private static async Task<ReadOnlyMemory<byte>> ReadBodyAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
-    {
-        if (request.ContentLength > limit)
-        {
-            throw TooLarge(limit);
-        }
-        var capacity = (int)Math.Min(request.ContentLength ?? 16 * 1024, limit);
-        var buffer = new byte[Math.Max(capacity, 1)];
-        var length = 0;
-        while (true)
-        {
-            if (length == buffer.Length)
-            {
-                if (buffer.Length >= limit)
-                {
-                    // Full at the limit: one more byte means the body is too large.
-                    var probe = new byte[1];
-                    if (await request.Body.ReadAsync(probe, cancellationToken) > 0)
-                    {
-                        throw TooLarge(limit);
-                    }
-                    break;
-                }
-                Array.Resize(ref buffer, (int)Math.Min((long)buffer.Length * 2, limit));
-            }
-            var read = await request.Body.ReadAsync(buffer.AsMemory(length), cancellationToken);
-            if (read == 0)
-            {
-                break;
-            }
-            length += read;
-        }
-        return buffer.AsMemory(0, length);
     }
 
     private static ApiException TooLarge(long limit) =>

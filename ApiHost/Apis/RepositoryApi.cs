@@ -43,34 +43,18 @@ public static class RepositoryApi
     /// </summary>
     private static async Task<string?> ReadConfigOverrideAsync(HttpRequest request)
     {
-        // HTTP/2 and HTTP/3 bodies need no Content-Length: ask the server whether there is one.
-        if (request.ContentLength is 0 || request.HttpContext.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestBodyDetectionFeature>()?.CanHaveBody == false)
-        {
-            return null;
-        }
-        if (request.ContentLength > MaxLoadBodyBytes)
-        {
-            throw new ApiException(StatusCodes.Status413PayloadTooLarge, $"a load request body is at most {MaxLoadBodyBytes} bytes");
-        }
-        using var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await request.Body.ReadAsync(chunk, request.HttpContext.RequestAborted)) > 0)
-        {
-            if (buffer.Length + read > MaxLoadBodyBytes)
-            {
-                throw new ApiException(StatusCodes.Status413PayloadTooLarge, $"a load request body is at most {MaxLoadBodyBytes} bytes");
-            }
-            buffer.Write(chunk, 0, read);
-        }
-        if (buffer.Length == 0)
+        // Read whatever came (HTTP/2 and HTTP/3 bodies need no Content-Length): an empty body is a plain load.
+        var bytes = await RequestBodies.ReadAsync(request, MaxLoadBodyBytes,
+            () => new ApiException(StatusCodes.Status413PayloadTooLarge, $"a load request body is at most {MaxLoadBodyBytes} bytes"),
+            request.HttpContext.RequestAborted);
+        if (bytes.Length == 0)
         {
             return null;
         }
         System.Text.Json.Nodes.JsonNode? body;
         try
         {
-            body = System.Text.Json.Nodes.JsonNode.Parse(buffer.ToArray(), documentOptions: new System.Text.Json.JsonDocumentOptions { MaxDepth = 16 });
+            body = System.Text.Json.Nodes.JsonNode.Parse(bytes.Span, documentOptions: new System.Text.Json.JsonDocumentOptions { MaxDepth = 16 });
         }
         catch (System.Text.Json.JsonException e)
         {

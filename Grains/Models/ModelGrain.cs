@@ -64,8 +64,6 @@ public sealed class ModelGrain(
     /// <summary>Passing load failures in a row (0 once a load succeeds).</summary>
     private int passingFailures;
 
-    /// <summary>Whether the scheduler has placed the load in progress: a refusal after that is the device's, not the cluster's.</summary>
-    private bool placed;
 
     private string Name => this.GetPrimaryKeyString();
 
@@ -438,6 +436,8 @@ public sealed class ModelGrain(
             SetUnavailable(e.Message);
             return;
         }
+        // Whether the scheduler placed the model: a refusal after that is the device's, not the cluster's.
+        var placed = false;
         try
         {
             var signature = OnnxModelReader.ReadSignature(files.OnnxBytes);
@@ -461,7 +461,6 @@ public sealed class ModelGrain(
             });
             var packed = host.Weights.TryGetPacked(Name, out var weights) ? weights : null;
             var scheduler = GrainFactory.GetGrain<ISchedulerGrain>(SchedulerGrain.Key);
-            placed = false;
             var deviceKey = await scheduler.PlaceModelAsync(
                 Name, packed?.Layout.TotalBytes ?? files.OnnxBytes.LongLength, silo.SiloAddress.ToParsableString(), packed is not null);
             placed = true;

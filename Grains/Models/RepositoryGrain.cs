@@ -76,16 +76,15 @@ public sealed class RepositoryGrain(
     {
         ThrowIfAbsent(model);
         var previous = configs.GetValueOrDefault(model);
-        var changed = served.Add(model);
-        if (config is null ? configs.Remove(model) : !configs.TryGetValue(model, out var old) || old != config)
+        if (config is null)
         {
-            if (config is not null)
-            {
-                configs[model] = config;
-            }
-            changed = true;
+            configs.Remove(model);
         }
-        if (changed)
+        else
+        {
+            configs[model] = config;
+        }
+        if (served.Add(model) | previous != config)
         {
             await SaveServedAsync();
         }

@@ -123,17 +123,17 @@ public sealed class SchedulerGrain(
             .Where(m => m.Status == SiloStatus.Active && !devices.Values.Any(d => d.Silo == m.SiloAddress.ToParsableString()))
             .Select(m => m.SiloAddress)
             .ToList();
-        var answered = await Task.WhenAll(unknown.Select(DiscoverAsync));
+        var answered = await Task.WhenAll(unknown.Select(s => DiscoverAsync(s, evenIfSilent: false)));
         if (answered.All(a => a))
         {
             devicesAsOf = snapshot.Version;
         }
     }
 
-    /// <summary>Asks a silo for its devices and registers them; false when it could not answer.</summary>
-    private async Task<bool> DiscoverAsync(SiloAddress silo) => await DiscoverAsync(silo, evenIfSilent: false);
-
-    /// <summary>Asks a silo for its devices (<paramref name="evenIfSilent"/>: also one that lately did not answer).</summary>
+    /// <summary>
+    /// Asks a silo for its devices and registers them; false when it could not answer (<paramref name="evenIfSilent"/>:
+    /// ask also a silo that lately did not answer).
+    /// </summary>
     private async Task<bool> DiscoverAsync(SiloAddress silo, bool evenIfSilent)
     {
         if (!evenIfSilent && silentSilos.TryGetValue(silo, out var askAgainAt) && TimeProvider.System.GetTimestamp() < askAgainAt)

@@ -31,41 +31,13 @@ results="$root/bench/results"
 redis_port=26380
 api_url="http://127.0.0.1:18224"
 
-echo "Building (Release)..."
-for project in Silo ApiHost Cli; do
-    dotnet build "$root/$project" -c Release -nologo -v quiet
-done
+# shellcheck source=common.sh
+source "$root/bench/cluster/common.sh"
+write_zoo_model "$model"
 
-work="$(mktemp -d)"
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do
-        kill "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-repository="$work/model-repository"
-dotnet "$root/Cli/bin/Release/net10.0/OrleansServe.Cli.dll" zoo --out "$repository" --models "$model" >/dev/null
-
-wait_for_line() { # file, text, name, pid
-    local deadline=$((SECONDS + 120))
-    until grep -q "$2" "$1"; do
-        if ! kill -0 "$4" 2>/dev/null || ((SECONDS >= deadline)); then
-            echo "$3 did not start:" >&2
-            tail -n 40 "$1" >&2
-            exit 1
-        fi
-        sleep 0.5
-    done
-}
 now_ms() { date +%s%3N; }
 
-redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no >"$work/redis.log" 2>&1 &
-pids+=("$!")
-wait_for_line "$work/redis.log" "Ready to accept connections" redis-server "$!"
+start_redis "$redis_port"
 
 cluster=(--Cluster:Provider redis --Cluster:Redis "127.0.0.1:$redis_port" --Cluster:ClusterId "failover-$$"
     --Cluster:ServiceId "failover-$$" --Cluster:AdvertisedAddress 127.0.0.1

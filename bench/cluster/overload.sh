@@ -29,45 +29,15 @@ silo_port=21211
 gateway_port=40100
 api_url="http://127.0.0.1:18223"
 
-echo "Building (Release)..."
-for project in Silo ApiHost Cli; do
-    dotnet build "$root/$project" -c Release -nologo -v quiet
-done
-cli=("dotnet" "$root/Cli/bin/Release/net10.0/OrleansServe.Cli.dll")
-
-work="$(mktemp -d)"
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do
-        kill "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-repository="$work/model-repository"
-"${cli[@]}" zoo --out "$repository" --models "$model" >/dev/null
+# shellcheck source=common.sh
+source "$root/bench/cluster/common.sh"
+write_zoo_model "$model"
 config="$repository/$model/config.json"
 jq --argjson slo "$slo_ms" '. + {slo_ms: $slo}' "$config" >"$config.new" && mv "$config.new" "$config"
 echo "config.json: $(cat "$config")"
 
-wait_for_line() { # file, text, name, pid
-    local deadline=$((SECONDS + 120))
-    until grep -q "$2" "$1"; do
-        if ! kill -0 "$4" 2>/dev/null || ((SECONDS >= deadline)); then
-            echo "$3 did not start:" >&2
-            tail -n 40 "$1" >&2
-            exit 1
-        fi
-        sleep 0.5
-    done
-}
 
-redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no >"$work/redis.log" 2>&1 &
-redis_pid=$!
-pids+=("$redis_pid")
-wait_for_line "$work/redis.log" "Ready to accept connections" redis-server "$redis_pid"
+start_redis "$redis_port"
 
 cluster=(--Cluster:Provider redis --Cluster:Redis "127.0.0.1:$redis_port" --Cluster:ClusterId "overload-$$"
     --Cluster:ServiceId "overload-$$" --Cluster:AdvertisedAddress 127.0.0.1

@@ -30,35 +30,23 @@ public sealed class ClusterNodes(string redis, string repository)
             readyLine: "Application started");
 
     /// <summary>Starts an ApiHost in client mode; returns it once it logs that it is ready, with a client for its HTTP port.</summary>
-    public async Task<(ChildProcess Process, HttpClient Http)> StartApiHostAsync(string name)
-    {
-        var port = RedisServer.FreePort();
-        var process = await ChildProcess.StartAsync(name, "dotnet",
-            [
-                Dll("OrleansServe.ApiHost.dll"),
-                "--mode", "client",
-                "--urls", $"http://127.0.0.1:{port}",
-                .. CommonSettings(),
-            ],
-            AppContext.BaseDirectory,
-            readyLine: "OrleansServe ready");
-        return (process, new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") });
-    }
+    public Task<(ChildProcess Process, HttpClient Http)> StartApiHostAsync(string name) => StartApiHostAsync(name, ["--mode", "client"]);
 
     /// <summary>
     /// Starts an ApiHost in embedded mode as a member of the cluster: a silo with its own devices on the given ports,
     /// serving HTTP as well. Returns once it logs that it is ready, with a client for its HTTP port.
     /// </summary>
-    public async Task<(ChildProcess Process, HttpClient Http)> StartMemberApiHostAsync(string name, int siloPort, int gatewayPort)
+    public Task<(ChildProcess Process, HttpClient Http)> StartMemberApiHostAsync(string name, int siloPort, int gatewayPort) =>
+        StartApiHostAsync(name, ["--mode", "embedded", "--Cluster:SiloPort", Text(siloPort), "--Cluster:GatewayPort", Text(gatewayPort)]);
+
+    private async Task<(ChildProcess Process, HttpClient Http)> StartApiHostAsync(string name, string[] mode)
     {
         var port = RedisServer.FreePort();
         var process = await ChildProcess.StartAsync(name, "dotnet",
             [
                 Dll("OrleansServe.ApiHost.dll"),
-                "--mode", "embedded",
+                .. mode,
                 "--urls", $"http://127.0.0.1:{port}",
-                "--Cluster:SiloPort", Text(siloPort),
-                "--Cluster:GatewayPort", Text(gatewayPort),
                 .. CommonSettings(),
             ],
             AppContext.BaseDirectory,
