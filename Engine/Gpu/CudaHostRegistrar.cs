@@ -38,9 +38,28 @@ public sealed class CudaHostRegistrar(CudaDriverApi? driver = null, Action? make
     }
 
     /// <inheritdoc />
-    public void Unregister(IntPtr pointer)
+    public bool TryUnregister(IntPtr pointer, out string? failure)
     {
-        makeContextCurrent?.Invoke();
-        (driver ?? CudaDriverApi.Load()).UnregisterHostMemory(pointer);
+        CudaDriverApi api;
+        try
+        {
+            api = driver ?? CudaDriverApi.Load();
+            // The registration is portable, so any context of the device will do; once the device is gone there is
+            // none to make current, and the driver then reports the range as released with it.
+            makeContextCurrent?.Invoke();
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or ObjectDisposedException or InvalidOperationException)
+        {
+            failure = null;
+            return true;
+        }
+        var status = api.UnregisterHostMemory(pointer);
+        if (CudaDriverApi.ReleasedStatuses.Contains(status))
+        {
+            failure = null;
+            return true;
+        }
+        failure = $"cuMemHostUnregister failed: {api.ErrorName(status)} ({status})";
+        return false;
     }
 }

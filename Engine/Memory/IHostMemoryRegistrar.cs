@@ -9,6 +9,10 @@ public interface IHostMemoryRegistrar
     /// <summary>Registers a range; false (with the driver's reason in <paramref name="failure"/>) when the driver refuses it.</summary>
     bool TryRegister(IntPtr pointer, long bytes, out string? failure);
 
-    /// <summary>Unregisters a range registered earlier by <see cref="TryRegister"/>.</summary>
-    void Unregister(IntPtr pointer);
+    /// <summary>
+    /// Unregisters a range registered earlier by <see cref="TryRegister"/>. Never throws: memory is freed after it
+    /// either way. True when the range is no longer registered (a range the driver already released counts);
+    /// false with the driver's reason in <paramref name="failure"/> otherwise.
+    /// </summary>
+    bool TryUnregister(IntPtr pointer, out string? failure);
 }

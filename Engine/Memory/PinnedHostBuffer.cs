@@ -99,6 +99,9 @@ public sealed unsafe partial class PinnedHostBuffer : IDisposable
     /// <summary>Why the registrar refused the range, or null.</summary>
     public string? RegistrationFailure { get; }
 
+    /// <summary>Why the registrar could not unregister the range when the buffer was disposed, or null.</summary>
+    public string? UnregistrationFailure { get; private set; }
+
     /// <summary>True once disposed (the memory is freed).</summary>
     public bool IsDisposed => Volatile.Read(ref disposed) != 0;
 
@@ -123,25 +126,22 @@ public sealed unsafe partial class PinnedHostBuffer : IDisposable
         {
             return;
         }
-        try
+        if (IsRegistered)
         {
-            if (IsRegistered)
+            IsRegistered = false;
+            // A driver that fails to unregister must not leak the memory or the budget's bytes: the failure is kept.
+            if (!registrar!.TryUnregister((IntPtr)start, out var failure))
             {
-                IsRegistered = false;
-                registrar!.Unregister((IntPtr)start);
+                UnregistrationFailure = failure ?? "the registrar could not unregister the range";
             }
         }
-        finally
+        if (IsPageLocked)
         {
-            // A driver that fails to unregister must not leak the memory or the budget's bytes.
-            if (IsPageLocked)
-            {
-                _ = munlock((IntPtr)start, (nuint)Length);
-                IsPageLocked = false;
-            }
-            NativeMemory.AlignedFree(start);
-            onDispose?.Invoke(this);
+            _ = munlock((IntPtr)start, (nuint)Length);
+            IsPageLocked = false;
         }
+        NativeMemory.AlignedFree(start);
+        onDispose?.Invoke(this);
     }
 
     private void CheckRange(long offset, int count, int elementBytes)

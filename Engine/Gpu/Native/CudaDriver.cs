@@ -59,12 +59,13 @@ public static class CudaDriver
 
     /// <summary>
     /// The files to try when <paramref name="requestedName"/> from ILGPU did not load on its own: libcuda.so.1
-    /// through the loader path, then WSL's driver folder. Empty for any other name or platform.
+    /// through the loader path, then the driver folder containers mount read-only (/usr/local/nvidia/lib64), then
+    /// WSL's driver folder. Empty for any other name or platform.
     /// </summary>
     public static IReadOnlyList<string> FallbackCandidates(string requestedName, bool isLinux) =>
         isLinux && (string.Equals(requestedName, IlgpuLinuxLibraryName, StringComparison.Ordinal) ||
                     string.Equals(requestedName, "libcuda.so", StringComparison.Ordinal))
-            ? ["libcuda.so.1", "/usr/lib/wsl/lib/libcuda.so.1"]
+            ? ["libcuda.so.1", "/usr/local/nvidia/lib64/libcuda.so.1", "/usr/lib/wsl/lib/libcuda.so.1"]
             : [];
 
     /// <summary>

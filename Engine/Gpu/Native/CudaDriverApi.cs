@@ -17,6 +17,23 @@ public sealed unsafe class CudaDriverApi
     /// <summary>CU_EVENT_DISABLE_TIMING: events used only to order streams, which makes them cheaper.</summary>
     private const uint DisableTiming = 2;
 
+    /// <summary>CU_EVENT_BLOCKING_SYNC: a host thread in cuEventSynchronize sleeps instead of spinning a core.</summary>
+    private const uint BlockingSync = 1;
+
+    /// <summary>
+    /// Statuses of cuMemHostUnregister that mean the range is no longer registered: success, "not registered", and
+    /// the context or driver already gone (its registrations went with it).
+    /// </summary>
+    public static readonly IReadOnlySet<int> ReleasedStatuses = new HashSet<int>
+    {
+        0,
+        3, // CUDA_ERROR_NOT_INITIALIZED
+        4, // CUDA_ERROR_DEINITIALIZED
+        201, // CUDA_ERROR_INVALID_CONTEXT
+        709, // CUDA_ERROR_CONTEXT_IS_DESTROYED
+        713, // CUDA_ERROR_HOST_MEMORY_NOT_REGISTERED
+    };
+
     /// <summary>The entry points every driver since CUDA 4 exports; binding fails when any is missing.</summary>
     public static readonly IReadOnlyList<string> RequiredExports =
     [
@@ -25,8 +42,8 @@ public sealed unsafe class CudaDriverApi
         "cuMemHostUnregister", "cuMemGetInfo_v2", "cuGetErrorName",
     ];
 
-    /// <summary>The green-context entry points (CUDA 12.4 and later); probed, not used.</summary>
-    public static readonly IReadOnlyList<string> GreenContextExports = ["cuGreenCtxCreate", "cuDevSmResourceSplitByCount"];
+    /// <summary>The green-context entry points (CUDA 12.4 and later) the benchmark's green-context device needs.</summary>
+    public static readonly IReadOnlyList<string> GreenContextExports = GreenContextApi.Exports;
 
     private static readonly Lazy<CudaDriverApi> Shared = new(
         () => Bind(SystemNativeLibraryHost.Instance, NativeExport), LazyThreadSafetyMode.ExecutionAndPublication);
@@ -43,6 +60,7 @@ public sealed unsafe class CudaDriverApi
     private readonly delegate* unmanaged<IntPtr, int> memHostUnregister;
     private readonly delegate* unmanaged<nuint*, nuint*, int> memGetInfo;
     private readonly delegate* unmanaged<int, byte**, int> errorName;
+    private readonly Func<string, IntPtr> export;
 
     /// <summary>
     /// Binds the driver's entry points through <paramref name="export"/> (which returns zero for a missing name).
@@ -53,6 +71,7 @@ public sealed unsafe class CudaDriverApi
     public CudaDriverApi(string library, Func<string, IntPtr> export)
     {
         Library = library;
+        this.export = export;
         var missing = new List<string>();
         IntPtr Required(string name)
         {
@@ -80,7 +99,7 @@ public sealed unsafe class CudaDriverApi
             throw new EntryPointNotFoundException(
                 $"the CUDA driver {library} lacks {string.Join(", ", missing)} (swap-in needs driver API 4.0 or later)");
         }
-        HasGreenContexts = GreenContextExports.All(name => export(name) != IntPtr.Zero);
+        MissingGreenContextExports = [.. GreenContextExports.Where(name => export(name) == IntPtr.Zero)];
     }
 
     /// <summary>
@@ -91,7 +110,8 @@ public sealed unsafe class CudaDriverApi
     public static CudaDriverApi Load() => Shared.Value;
 
     /// <summary>
-    /// Loads the driver on <paramref name="host"/> (libcuda.so.1, WSL's copy, or nvcuda.dll) and binds it.
+    /// Loads the driver on <paramref name="host"/> (libcuda.so.1 through the loader, then the driver folders of
+    /// <see cref="CudaDriver.FallbackCandidates"/>, or nvcuda.dll) and binds it.
     /// </summary>
     /// <param name="host">The machine.</param>
     /// <param name="export">Looks an entry point up in a loaded library; zero when missing.</param>
@@ -115,14 +135,23 @@ public sealed unsafe class CudaDriverApi
     /// <summary>The library bound.</summary>
     public string Library { get; }
 
-    /// <summary>Whether the driver exports the green-context calls (CUDA 12.4 and later). Probed only; the engine does not use them.</summary>
-    public bool HasGreenContexts { get; }
+    /// <summary>Whether the driver exports every green-context call (CUDA 12.4 and later; see <see cref="GreenContextApi"/>).</summary>
+    public bool HasGreenContexts => MissingGreenContextExports.Count == 0;
 
-    /// <summary>cuEventCreate with timing disabled.</summary>
-    public IntPtr CreateEvent()
+    /// <summary>The green-context calls this driver lacks, in <see cref="GreenContextExports"/> order; empty when it has all.</summary>
+    public IReadOnlyList<string> MissingGreenContextExports { get; }
+
+    /// <summary>An entry point of the bound driver by name; zero when it lacks it.</summary>
+    public IntPtr Export(string name) => export(name);
+
+    /// <summary>
+    /// cuEventCreate with timing disabled. <paramref name="blockingSync"/> makes a host thread that waits on it in
+    /// <see cref="SynchronizeEvent"/> sleep rather than spin (CU_EVENT_BLOCKING_SYNC).
+    /// </summary>
+    public IntPtr CreateEvent(bool blockingSync = false)
     {
         IntPtr handle;
-        Check(eventCreate(&handle, DisableTiming), "cuEventCreate");
+        Check(eventCreate(&handle, DisableTiming | (blockingSync ? BlockingSync : 0)), "cuEventCreate");
         return handle;
     }
 
@@ -167,8 +196,11 @@ public sealed unsafe class CudaDriverApi
     /// </summary>
     public int RegisterHostMemory(IntPtr pointer, long bytes) => memHostRegister(pointer, checked((nuint)bytes), PortableRegistration);
 
-    /// <summary>cuMemHostUnregister.</summary>
-    public void UnregisterHostMemory(IntPtr pointer) => Check(memHostUnregister(pointer), "cuMemHostUnregister");
+    /// <summary>
+    /// cuMemHostUnregister. Returns the driver's status rather than throwing: a range already released (see
+    /// <see cref="ReleasedStatuses"/>) is as good as unregistered, and a caller freeing memory must not fail on it.
+    /// </summary>
+    public int UnregisterHostMemory(IntPtr pointer) => memHostUnregister(pointer);
 
     /// <summary>cuMemGetInfo_v2: free and total bytes of the current context's device.</summary>
     public (long Free, long Total) GetMemoryInfo()

@@ -13,13 +13,14 @@ public sealed unsafe class CudaGraphCapture : IDisposable
     /// <summary>CU_STREAM_CAPTURE_MODE_THREAD_LOCAL: only this thread's unsafe calls break the capture.</summary>
     private const int ThreadLocalCapture = 1;
 
-    private static readonly Lazy<Api> Driver = new(Api.Load, LazyThreadSafetyMode.ExecutionAndPublication);
+    private static readonly Lazy<GraphDriver> Driver = new(
+        () => new GraphDriver(CudaDriverApi.Load().Export), LazyThreadSafetyMode.ExecutionAndPublication);
 
-    private readonly Api api;
+    private readonly GraphDriver api;
     private IntPtr graph;
     private IntPtr executable;
 
-    private CudaGraphCapture(Api api, IntPtr graph, IntPtr executable)
+    private CudaGraphCapture(GraphDriver api, IntPtr graph, IntPtr executable)
     {
         this.api = api;
         this.graph = graph;
@@ -31,29 +32,38 @@ public sealed unsafe class CudaGraphCapture : IDisposable
     /// records) and instantiates it. Throws <see cref="InvalidOperationException"/> naming the failing call; the
     /// stream is left out of capture mode either way.
     /// </summary>
-    public static CudaGraphCapture Record(IntPtr stream, Action enqueue)
+    public static CudaGraphCapture Record(IntPtr stream, Action enqueue) => Record(Driver.Value, stream, enqueue);
+
+    /// <summary>
+    /// <see cref="Record(IntPtr, Action)"/> on a given driver binding. When <paramref name="enqueue"/> throws, the
+    /// capture is ended, whatever it recorded is destroyed, and the enqueue's own exception is the one that escapes.
+    /// </summary>
+    internal static CudaGraphCapture Record(GraphDriver api, IntPtr stream, Action enqueue)
     {
-        var api = Driver.Value;
         api.Check(api.BeginCapture(stream, ThreadLocalCapture), "cuStreamBeginCapture_v2");
         IntPtr captured = IntPtr.Zero;
         try
         {
             enqueue();
         }
-        finally
+        catch
         {
-            // Ending the capture also when enqueueing threw, so the stream is usable again.
-            var status = api.EndCapture(stream, &captured);
-            if (status != 0 && captured == IntPtr.Zero)
-            {
-                api.Check(status, "cuStreamEndCapture");
-            }
+            // Ending the capture makes the stream usable again; its status is secondary to the enqueue's error.
+            _ = api.EndCapture(stream, &captured);
+            api.DestroyIfAny(captured);
+            throw;
+        }
+        var ended = api.EndCapture(stream, &captured);
+        if (ended != 0)
+        {
+            api.DestroyIfAny(captured);
+            api.Check(ended, "cuStreamEndCapture");
         }
         IntPtr instance;
         var instantiated = api.Instantiate(&instance, captured, 0);
         if (instantiated != 0)
         {
-            api.DestroyGraph(captured);
+            api.DestroyIfAny(captured);
             api.Check(instantiated, "cuGraphInstantiateWithFlags");
         }
         return new CudaGraphCapture(api, captured, instance);
@@ -76,36 +86,43 @@ public sealed unsafe class CudaGraphCapture : IDisposable
         }
     }
 
-    private sealed class Api
+    /// <summary>The graph entry points of the driver, bound by name (tests bind stand-ins).</summary>
+    internal sealed class GraphDriver
     {
-        public delegate* unmanaged<IntPtr, int, int> BeginCapture;
-        public delegate* unmanaged<IntPtr, IntPtr*, int> EndCapture;
-        public delegate* unmanaged<IntPtr*, IntPtr, ulong, int> Instantiate;
-        public delegate* unmanaged<IntPtr, IntPtr, int> Launch;
-        public delegate* unmanaged<IntPtr, int> DestroyExecutable;
-        public delegate* unmanaged<IntPtr, int> DestroyGraph;
-        private delegate* unmanaged<int, byte**, int> errorName;
-
-        public static Api Load()
+        public GraphDriver(Func<string, IntPtr> export)
         {
-            var name = OperatingSystem.IsWindows() ? "nvcuda.dll" : "libcuda.so.1";
-            if (!NativeLibrary.TryLoad(name, out var handle))
-            {
-                throw new InvalidOperationException($"the CUDA driver library ({name}) does not load");
-            }
-            IntPtr Export(string symbol) => NativeLibrary.TryGetExport(handle, symbol, out var address)
+            IntPtr Export(string symbol) => export(symbol) is var address && address != IntPtr.Zero
                 ? address
                 : throw new InvalidOperationException($"the CUDA driver lacks {symbol} (CUDA graphs need driver API 11.4 or later)");
-            return new Api
+            BeginCapture = (delegate* unmanaged<IntPtr, int, int>)Export("cuStreamBeginCapture_v2");
+            EndCapture = (delegate* unmanaged<IntPtr, IntPtr*, int>)Export("cuStreamEndCapture");
+            Instantiate = (delegate* unmanaged<IntPtr*, IntPtr, ulong, int>)Export("cuGraphInstantiateWithFlags");
+            Launch = (delegate* unmanaged<IntPtr, IntPtr, int>)Export("cuGraphLaunch");
+            DestroyExecutable = (delegate* unmanaged<IntPtr, int>)Export("cuGraphExecDestroy");
+            DestroyGraph = (delegate* unmanaged<IntPtr, int>)Export("cuGraphDestroy");
+            errorName = (delegate* unmanaged<int, byte**, int>)Export("cuGetErrorName");
+        }
+
+        public delegate* unmanaged<IntPtr, int, int> BeginCapture { get; }
+
+        public delegate* unmanaged<IntPtr, IntPtr*, int> EndCapture { get; }
+
+        public delegate* unmanaged<IntPtr*, IntPtr, ulong, int> Instantiate { get; }
+
+        public delegate* unmanaged<IntPtr, IntPtr, int> Launch { get; }
+
+        public delegate* unmanaged<IntPtr, int> DestroyExecutable { get; }
+
+        public delegate* unmanaged<IntPtr, int> DestroyGraph { get; }
+
+        private readonly delegate* unmanaged<int, byte**, int> errorName;
+
+        public void DestroyIfAny(IntPtr graph)
+        {
+            if (graph != IntPtr.Zero)
             {
-                BeginCapture = (delegate* unmanaged<IntPtr, int, int>)Export("cuStreamBeginCapture_v2"),
-                EndCapture = (delegate* unmanaged<IntPtr, IntPtr*, int>)Export("cuStreamEndCapture"),
-                Instantiate = (delegate* unmanaged<IntPtr*, IntPtr, ulong, int>)Export("cuGraphInstantiateWithFlags"),
-                Launch = (delegate* unmanaged<IntPtr, IntPtr, int>)Export("cuGraphLaunch"),
-                DestroyExecutable = (delegate* unmanaged<IntPtr, int>)Export("cuGraphExecDestroy"),
-                DestroyGraph = (delegate* unmanaged<IntPtr, int>)Export("cuGraphDestroy"),
-                errorName = (delegate* unmanaged<int, byte**, int>)Export("cuGetErrorName"),
-            };
+                _ = DestroyGraph(graph);
+            }
         }
 
         public void Check(int status, string call)

@@ -3,9 +3,11 @@ namespace OrleansServe.Engine.Gpu.Native;
 /// <summary>
 /// Finds the CUDA math libraries this engine binds itself (ILGPU.Algorithms only knows cuBLAS up to 12).
 /// The order for cuBLAS: <see cref="CuBlasOverrideVariable"/> alone when set; otherwise the configured paths,
-/// then libcublas.so.13/.12/.11/libcublas.so through the loader's own path, then the CUDA toolkit folders,
-/// the system library folder and the pip wheels' nvidia/cublas/lib (or nvidia/cu13/lib) in Python site folders,
-/// <see cref="PythonSiteVariable"/> first among those.
+/// then libcublas.so.13, .12, .11 and libcublas.so, each through the loader's own path and then in the folders:
+/// the pip wheels' nvidia/cublas/lib (or CUDA 13's consolidated nvidia/cu13/lib) in the site folders of
+/// <see cref="PythonSiteVariable"/>, of the Python interpreters on PATH (a virtual environment's python3 in
+/// <c>prefix/bin</c> has its packages in <c>prefix/lib/python3.*/site-packages</c>), of VIRTUAL_ENV and CONDA_PREFIX,
+/// then the CUDA toolkit folders, the system library folders and the usual system and user site folders.
 /// </summary>
 public static class CudaLibraries
 {
@@ -21,7 +23,7 @@ public static class CudaLibraries
     // Where pip's CUDA wheels put their libraries inside a site folder: per-library for CUDA 12, and either
     // per-library or the consolidated cu13 folder for CUDA 13.
     private static readonly string[] WheelLibraryFolders = ["nvidia/cublas/lib", "nvidia/cu13/lib"];
-    private static readonly string[] WindowsWheelLibraryFolders = ["nvidia/cublas/bin", "nvidia/cu13/bin"];
+    private static readonly string[] WindowsWheelLibraryFolders = ["nvidia/cublas/bin", "nvidia/cu13/bin/x86_64", "nvidia/cu13/bin"];
 
     private static readonly string[] LinuxSiteFolders =
     [
@@ -31,6 +33,7 @@ public static class CudaLibraries
         "/usr/lib/python3*/dist-packages",
         "~/.local/lib/python3*/site-packages",
         "/opt/conda/lib/python3*/site-packages",
+        "/opt/*/.venv/lib/python3*/site-packages",
     ];
 
     /// <summary>
@@ -69,7 +72,8 @@ public static class CudaLibraries
         }
         else
         {
-            folders.AddRange(pythonSites.SelectMany(site => WheelLibraryFolders.Select(wheel => $"{site.TrimEnd('/')}/{wheel}")));
+            folders.AddRange(pythonSites.Concat(InterpreterSites(host))
+                .SelectMany(site => WheelLibraryFolders.Select(wheel => $"{site.TrimEnd('/')}/{wheel}")));
             foreach (var variable in new[] { "CUDA_HOME", "CUDA_PATH" })
             {
                 if (host.GetEnvironmentVariable(variable) is { } cuda)
@@ -107,6 +111,31 @@ public static class CudaLibraries
             Folders = folders,
             DependencyOf = host.IsWindows ? WindowsCuBlasDependency : LinuxCuBlasDependency,
         };
+    }
+
+    /// <summary>
+    /// Site-packages patterns of the Python environments this machine points at: each python3 on PATH (its prefix is
+    /// the folder above its bin), VIRTUAL_ENV and CONDA_PREFIX. The first is how a venv's CUDA wheels are found
+    /// without any setting.
+    /// </summary>
+    public static IEnumerable<string> InterpreterSites(INativeLibraryHost host)
+    {
+        var prefixes = new List<string>();
+        foreach (var folder in (host.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (host.FileExists($"{folder.TrimEnd('/')}/python3") && Path.GetDirectoryName(folder.TrimEnd('/')) is { Length: > 0 } prefix)
+            {
+                prefixes.Add(prefix);
+            }
+        }
+        foreach (var variable in new[] { "VIRTUAL_ENV", "CONDA_PREFIX" })
+        {
+            if (host.GetEnvironmentVariable(variable) is { } prefix)
+            {
+                prefixes.Add(prefix.TrimEnd('/'));
+            }
+        }
+        return prefixes.Distinct(StringComparer.Ordinal).Select(prefix => $"{prefix}/lib/python3*/site-packages");
     }
 
     /// <summary>Searches for cuBLAS and loads the first library that the loader accepts.</summary>

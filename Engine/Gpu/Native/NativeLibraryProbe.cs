@@ -1,9 +1,9 @@
 namespace OrleansServe.Engine.Gpu.Native;
 
 /// <summary>
-/// Where to look for one native library, in order: explicit full paths, then each file name in the loader's
-/// own search path, then each file name in each folder (newest name first across all folders, so a CUDA 13
-/// library anywhere wins over a CUDA 12 one). Folder patterns may hold <c>*</c> in any segment.
+/// Where to look for one native library, in order: explicit full paths, then file name by file name (newest
+/// first), each in the loader's own search path and then in each folder, so a CUDA 13 library anywhere wins over a
+/// CUDA 12 one. Folder patterns may hold <c>*</c> in any segment.
 /// </summary>
 public sealed record NativeLibrarySearch
 {
@@ -66,15 +66,6 @@ public sealed record NativeLibraryProbe(string Library, LoadedNativeLibrary? Loa
             }
         }
 
-        foreach (var name in search.FileNames)
-        {
-            if (host.TryLoad(name, out var handle, out var error))
-            {
-                return new NativeLibraryProbe(search.Library, new LoadedNativeLibrary(name, handle), probed);
-            }
-            probed.Add($"{name} in the loader path: {error}");
-        }
-
         var folders = new List<string>();
         foreach (var pattern in search.Folders)
         {
@@ -92,8 +83,14 @@ public sealed record NativeLibraryProbe(string Library, LoadedNativeLibrary? Loa
             }
         }
 
+        // Name by name, newest first: a libcublas.so.12 on the loader path must not win over a libcublas.so.13 in a folder.
         foreach (var name in search.FileNames)
         {
+            if (host.TryLoad(name, out var handle, out var error))
+            {
+                return new NativeLibraryProbe(search.Library, new LoadedNativeLibrary(name, handle), probed);
+            }
+            probed.Add($"{name} in the loader path: {error}");
             foreach (var folder in folders)
             {
                 var path = System.IO.Path.Combine(folder, name);

@@ -11,7 +11,18 @@ public sealed class CudaDriverApiTests
 
         Assert.Contains("the CUDA driver library does not load", error.Message);
         Assert.Contains("libcuda.so.1: ", error.Message);
+        Assert.Contains("/usr/local/nvidia/lib64/libcuda.so.1: ", error.Message);
         Assert.Contains("/usr/lib/wsl/lib/libcuda.so.1: ", error.Message);
+    }
+
+    [Fact]
+    public void Binds_the_driver_in_the_read_only_driver_mount_when_the_loader_path_has_none()
+    {
+        var host = new FakeLibraryHost().WithFile("/usr/local/nvidia/lib64/libcuda.so.1");
+
+        var api = CudaDriverApi.Bind(host, (_, _) => new IntPtr(1));
+
+        Assert.Equal("/usr/local/nvidia/lib64/libcuda.so.1", api.Library);
     }
 
     [Fact]
@@ -29,12 +40,12 @@ public sealed class CudaDriverApiTests
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
-    public void Reports_green_contexts_only_when_both_calls_are_exported(bool greenContexts)
+    public void Reports_green_contexts_only_when_every_call_they_need_is_exported(bool greenContexts)
     {
         var host = new FakeLibraryHost().WithLoaderPathLibrary("libcuda.so.1");
+        // A driver with all but the last green-context call has none.
         IntPtr Export(IntPtr handle, string name) =>
-            CudaDriverApi.RequiredExports.Contains(name) || (greenContexts && name == "cuGreenCtxCreate") ||
-            (greenContexts && name == "cuDevSmResourceSplitByCount")
+            CudaDriverApi.RequiredExports.Contains(name) || (GreenContextApi.Exports.Contains(name) && (greenContexts || name != GreenContextApi.Exports[^1]))
                 ? new IntPtr(1)
                 : IntPtr.Zero;
 
@@ -42,5 +53,11 @@ public sealed class CudaDriverApiTests
 
         Assert.Equal("libcuda.so.1", api.Library);
         Assert.Equal(greenContexts, api.HasGreenContexts);
+        Assert.Equal(greenContexts ? [] : [GreenContextApi.Exports[^1]], api.MissingGreenContextExports);
+        if (!greenContexts)
+        {
+            var error = Assert.Throws<EntryPointNotFoundException>(() => new GreenContextApi(api));
+            Assert.Contains(GreenContextApi.Exports[^1], error.Message);
+        }
     }
 }

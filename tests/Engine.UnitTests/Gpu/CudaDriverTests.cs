@@ -22,9 +22,11 @@ public sealed class CudaDriverTests
     }
 
     [Fact]
-    public void Maps_ilgpus_driver_import_to_the_versioned_soname_on_linux()
+    public void Maps_ilgpus_driver_import_to_the_versioned_soname_then_the_mounted_driver_folders_on_linux()
     {
-        Assert.Equal(["libcuda.so.1", "/usr/lib/wsl/lib/libcuda.so.1"], CudaDriver.FallbackCandidates("cuda", isLinux: true));
+        Assert.Equal(
+            ["libcuda.so.1", "/usr/local/nvidia/lib64/libcuda.so.1", "/usr/lib/wsl/lib/libcuda.so.1"],
+            CudaDriver.FallbackCandidates("cuda", isLinux: true));
     }
 
     [Theory]

@@ -88,6 +88,58 @@ public sealed class CudaLibrariesTests
     }
 
     [Fact]
+    public void A_cuda_12_library_on_the_loader_path_loses_to_a_cuda_13_one_in_a_folder()
+    {
+        var host = new FakeLibraryHost()
+            .WithLoaderPathLibrary("libcublas.so.12")
+            .WithFile("/usr/local/cuda/lib64/libcublas.so.13");
+
+        var probe = CudaLibraries.ProbeCuBlas(host: host);
+
+        Assert.Equal("/usr/local/cuda/lib64/libcublas.so.13", probe.Loaded?.Path);
+    }
+
+    [Fact]
+    public void Finds_the_cuda_13_wheel_of_the_python_on_path_without_any_setting()
+    {
+        // The GPU machine's layout: a virtual environment's interpreter first on PATH, its wheels in cu13/lib.
+        const string site = "/opt/torch/.venv/lib/python3.12/site-packages";
+        var host = new FakeLibraryHost()
+            .WithFile("/opt/torch/.venv/bin/python3")
+            .WithFile($"{site}/nvidia/cu13/lib/libcublasLt.so.13")
+            .WithFile($"{site}/nvidia/cu13/lib/libcublas.so.13");
+        host.Environment["PATH"] = "/opt/torch/.venv/bin:/usr/bin";
+
+        var probe = CudaLibraries.ProbeCuBlas(host: host);
+
+        Assert.Equal($"{site}/nvidia/cu13/lib/libcublas.so.13", probe.Loaded?.Path);
+        Assert.Equal($"{site}/nvidia/cu13/lib/libcublasLt.so.13", probe.Loaded?.Dependency);
+    }
+
+    [Theory]
+    [InlineData("VIRTUAL_ENV")]
+    [InlineData("CONDA_PREFIX")]
+    public void Finds_the_wheels_of_an_active_environment(string variable)
+    {
+        var host = new FakeLibraryHost().WithFile("/envs/serve/lib/python3.13/site-packages/nvidia/cublas/lib/libcublas.so.13");
+        host.Environment[variable] = "/envs/serve/";
+
+        var probe = CudaLibraries.ProbeCuBlas(host: host);
+
+        Assert.Equal("/envs/serve/lib/python3.13/site-packages/nvidia/cublas/lib/libcublas.so.13", probe.Loaded?.Path);
+    }
+
+    [Fact]
+    public void Finds_a_venv_under_opt_even_when_its_python_is_not_on_path()
+    {
+        var host = new FakeLibraryHost().WithFile("/opt/torch/.venv/lib/python3.12/site-packages/nvidia/cu13/lib/libcublas.so.13");
+
+        var probe = CudaLibraries.ProbeCuBlas(host: host);
+
+        Assert.Equal("/opt/torch/.venv/lib/python3.12/site-packages/nvidia/cu13/lib/libcublas.so.13", probe.Loaded?.Path);
+    }
+
+    [Fact]
     public void Searches_the_newest_toolkit_folder_first()
     {
         var host = new FakeLibraryHost()
@@ -152,6 +204,17 @@ public sealed class CudaLibrariesTests
         Assert.Equal(["cublas64_13.dll", "cublas64_12.dll", "cublas64_11.dll"], search.FileNames);
         Assert.Equal(Path.Combine("C:/CUDA/v13.0", "bin", "x64"), search.Folders[0]);
         Assert.Equal("cublasLt64_13.dll", search.DependencyOf("cublas64_13.dll"));
+    }
+
+    [Fact]
+    public void Searches_the_cuda_13_wheels_x86_64_folder_on_windows()
+    {
+        var host = new FakeLibraryHost(isWindows: true);
+        host.Environment[CudaLibraries.PythonSiteVariable] = "/Python313/Lib/site-packages";
+
+        var search = CudaLibraries.CuBlasSearch(host);
+
+        Assert.Contains(Path.Combine("/Python313/Lib/site-packages", "nvidia/cu13/bin/x86_64"), search.Folders);
     }
 
     [Fact]

@@ -19,7 +19,12 @@ public sealed class PinnedHostBufferTests
             return accept;
         }
 
-        public void Unregister(IntPtr pointer) => Unregistered.Add(pointer);
+        public bool TryUnregister(IntPtr pointer, out string? failure)
+        {
+            Unregistered.Add(pointer);
+            failure = null;
+            return true;
+        }
     }
 
     [Fact]
