@@ -20,3 +20,14 @@ public sealed record ResidencySnapshot(long BudgetBytes, long UsedBytes, IReadOn
 
 /// <summary>A device ran out of room: every resident model is pinned by a batch in flight, or the model is larger than the budget.</summary>
 public sealed class DeviceMemoryException(string message) : Exception(message);
+
+/// <summary>
+/// A model's weights did not reach the device: a copy of one of its transfer groups failed or was stopped. The
+/// swap-in is void (the model leaves the device), and every batch that waited for those weights fails with this.
+/// </summary>
+public sealed class SwapInException(string model, string reason, Exception? inner = null)
+    : Exception($"model '{model}' could not be swapped in: {reason}", inner)
+{
+    /// <summary>The model whose swap-in failed.</summary>
+    public string Model { get; } = model;
+}

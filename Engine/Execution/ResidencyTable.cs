@@ -347,12 +347,21 @@ public sealed class ResidencyTable<TResident> where TResident : class, IDisposab
     }
 
     /// <summary>Evicts a model if it is resident and unpinned; true when it was evicted. Nothing is copied back.</summary>
-    public bool TryEvict(string model)
+    public bool TryEvict(string model) => EvictIfUnpinned(model, null);
+
+    /// <summary>
+    /// Evicts a model if it is resident, unpinned and its swap-in produced exactly <paramref name="resident"/>, so a
+    /// stale request (about a copy since evicted and swapped in again) leaves the newer copy alone.
+    /// </summary>
+    public bool TryEvict(string model, TResident resident) => EvictIfUnpinned(model, resident ?? throw new ArgumentNullException(nameof(resident)));
+
+    private bool EvictIfUnpinned(string model, object? only)
     {
         Entry? victim = null;
         lock (gate)
         {
-            if (entries.TryGetValue(model, out var entry) && entry.Pins == 0)
+            if (entries.TryGetValue(model, out var entry) && entry.Pins == 0 &&
+                (only is null || (entry.Loading.IsCompletedSuccessfully && ReferenceEquals(entry.Loading.Result, only))))
             {
                 RemoveLocked(entry);
                 SignalRoomLocked();

@@ -63,15 +63,26 @@ public sealed class GpuGpulet : IGpulet
     {
         var (resident, swappedIn) = await AcquireAsync(model).ConfigureAwait(false);
         Interlocked.Increment(ref inFlight);
+        var voidSwapIn = false;
         try
         {
             var result = await thread.RunAsync(() => Execute(resident.Model, inputs, outputs)).ConfigureAwait(false);
             return result with { SwappedIn = swappedIn };
         }
+        catch (SwapInException)
+        {
+            voidSwapIn = true;
+            throw;
+        }
         finally
         {
             Interlocked.Decrement(ref inFlight);
             residency.Release(model);
+            if (voidSwapIn)
+            {
+                // Its weights never all landed: the next request swaps it in afresh (the last batch out evicts it).
+                residency.TryEvict(model, resident);
+            }
         }
     }
 
@@ -100,6 +111,9 @@ public sealed class GpuGpulet : IGpulet
             swappedIn.UseCudaGraphs = owner.Options.UseCudaGraphs;
             var resident = new ResidentModel(swappedIn, partition!, loaded);
             loaded[resident] = true;
+            // A failed copy voids the swap-in: a model no batch holds leaves now, the others when their batches fail.
+            swappedIn.Transfer?.Completion.ContinueWith(
+                _ => residency.TryEvict(model, resident), CancellationToken.None, TaskContinuationOptions.NotOnRanToCompletion, TaskScheduler.Default);
             return resident;
         }));
     }

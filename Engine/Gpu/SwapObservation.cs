@@ -46,6 +46,7 @@ public sealed class TransferGate
 {
     private readonly ConcurrentDictionary<(string Model, int Group), ManualResetEventSlim> held = new();
     private readonly ConcurrentDictionary<(string Model, int Group), ManualResetEventSlim> reached = new();
+    private readonly ConcurrentDictionary<(string Model, int Group), Exception> failures = new();
 
     /// <summary>Holds the copy of <paramref name="group"/> of <paramref name="model"/> until <see cref="Release"/>.</summary>
     public void Hold(string model, int group) => held.GetOrAdd((model, group), _ => new ManualResetEventSlim(false)).Reset();
@@ -63,13 +64,23 @@ public sealed class TransferGate
     public bool WaitUntilReached(string model, int group, TimeSpan timeout) =>
         reached.GetOrAdd((model, group), _ => new ManualResetEventSlim(false)).Wait(timeout);
 
-    /// <summary>Called by the copy thread before copying a group; returns when the group is not held or was released.</summary>
+    /// <summary>Makes the next copy of <paramref name="group"/> of <paramref name="model"/> fail with <paramref name="failure"/> (once).</summary>
+    public void Fail(string model, int group, Exception failure) => failures[(model, group)] = failure;
+
+    /// <summary>
+    /// Called by the copy thread before copying a group; returns when the group is not held or was released, and
+    /// throws the failure set by <see cref="Fail"/> for it.
+    /// </summary>
     internal void Pass(string model, int group, CancellationToken cancel)
     {
         reached.GetOrAdd((model, group), _ => new ManualResetEventSlim(false)).Set();
         if (held.TryGetValue((model, group), out var gate))
         {
             gate.Wait(cancel);
+        }
+        if (failures.TryRemove((model, group), out var failure))
+        {
+            throw failure;
         }
     }
 }

@@ -62,13 +62,24 @@ public sealed class WeightCopier : IDisposable
         var transfer = new WeightTransfer(model, weights.Layout.Groups.Count, device.Kind == GpuDeviceKind.Cuda ? CudaDriverApi.Load() : null, finished);
         if (transfer.Cuda is { } api && stream is CudaStream cuda)
         {
-            // Enqueued here so every event is recorded before any compute stream is told to wait on it.
-            for (var g = 0; g < transfer.GroupCount; g++)
+            try
             {
-                var group = weights.Layout.Groups[g];
-                var target = destination.SubView(group.OffsetElements, group.LengthElements);
-                api.CopyHostToDeviceAsync(target.LoadEffectiveAddressAsPtr(), weights.GroupPointer(g), group.Bytes, cuda.StreamPtr);
-                api.RecordEvent(transfer.Events[g], cuda.StreamPtr);
+                // Enqueued here so every event is recorded before any compute stream is told to wait on it.
+                for (var g = 0; g < transfer.GroupCount; g++)
+                {
+                    var group = weights.Layout.Groups[g];
+                    var target = destination.SubView(group.OffsetElements, group.LengthElements);
+                    api.CopyHostToDeviceAsync(target.LoadEffectiveAddressAsPtr(), weights.GroupPointer(g), group.Bytes, cuda.StreamPtr);
+                    api.RecordEvent(transfer.Events[g], cuda.StreamPtr);
+                }
+            }
+            catch
+            {
+                // The groups already queued still read the host weights and write the block, which the caller frees
+                // next: let them finish first. The transfer never started, so it owns neither lease nor block.
+                Drain();
+                transfer.DestroyEvents();
+                throw;
             }
             thread.RunAsync(() => Watch(transfer, lease));
             return transfer;
@@ -93,6 +104,7 @@ public sealed class WeightCopier : IDisposable
             return true;
         });
 
+    // The events are made with blocking sync, so this thread sleeps in the driver rather than spinning a core.
     private bool Watch(WeightTransfer transfer, IDisposable lease) =>
         Deliver(transfer, lease, g =>
         {
@@ -103,7 +115,8 @@ public sealed class WeightCopier : IDisposable
     /// <summary>
     /// Lands a transfer's groups in order on the copy thread: <paramref name="land"/> makes group g arrive (false: the
     /// transfer was cancelled, stop), then it is counted and reported; the transfer finishes with the outcome and the
-    /// lease on the host weights is released.
+    /// lease on the host weights is released. After a failure the copy stream is drained first, so no copy still
+    /// queued behind the failed one can read the host weights or write the block once they are let go.
     /// </summary>
     private bool Deliver(WeightTransfer transfer, IDisposable lease, Func<int, bool> land)
     {
@@ -118,6 +131,7 @@ public sealed class WeightCopier : IDisposable
         }
         catch (Exception e)
         {
+            Drain();
             transfer.Finish(e);
         }
         finally
@@ -125,6 +139,19 @@ public sealed class WeightCopier : IDisposable
             lease.Dispose();
         }
         return true;
+    }
+
+    /// <summary>Waits for every copy on the copy stream; a stream the driver already failed has nothing left to run.</summary>
+    private void Drain()
+    {
+        try
+        {
+            stream.Synchronize();
+        }
+        catch (Exception e) when (e is ILGPU.Runtime.Cuda.CudaException or InvalidOperationException)
+        {
+            // A failed stream runs nothing more: there is nothing left to wait for.
+        }
     }
 
     /// <summary>Lets transfers in progress finish, then stops the thread.</summary>
@@ -145,10 +172,12 @@ public sealed class WeightCopier : IDisposable
 public sealed class WeightTransfer
 {
     private readonly ManualResetEventSlim[] landed;
+    private readonly bool[] arrived;
     private readonly bool[] knownLanded;
     private readonly TaskCompletionSource completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource cancel = new();
     private int landedCount;
+    private int eventsDestroyed;
 
     private readonly Action finished;
 
@@ -159,8 +188,9 @@ public sealed class WeightTransfer
         GroupCount = groups;
         Cuda = cuda;
         landed = [.. Enumerable.Range(0, groups).Select(_ => new ManualResetEventSlim(false))];
+        arrived = new bool[groups];
         knownLanded = new bool[groups];
-        Events = cuda is null ? [] : [.. Enumerable.Range(0, groups).Select(_ => cuda.CreateEvent())];
+        Events = cuda is null ? [] : CreateEvents(cuda, groups);
         if (groups == 0)
         {
             finished();
@@ -174,7 +204,7 @@ public sealed class WeightTransfer
     /// <summary>Transfer groups in the model's layout.</summary>
     public int GroupCount { get; }
 
-    /// <summary>Completes when every group has landed (or faults when a copy failed).</summary>
+    /// <summary>Completes when every group has landed; faults with a <see cref="SwapInException"/> when a copy failed.</summary>
     public Task Completion => completion.Task;
 
     /// <summary>True once every group has landed.</summary>
@@ -187,7 +217,7 @@ public sealed class WeightTransfer
     internal CancellationToken Cancellation => cancel.Token;
 
     /// <summary>Whether group <paramref name="group"/> has landed.</summary>
-    public bool HasLanded(int group) => landed[group].IsSet;
+    public bool HasLanded(int group) => Volatile.Read(ref arrived[group]);
 
     /// <summary>
     /// Makes work enqueued next on <paramref name="device"/>'s stream wait for <paramref name="group"/>: on CUDA the
@@ -195,15 +225,17 @@ public sealed class WeightTransfer
     /// calling thread blocks until the copy thread has landed it. A group below zero needs nothing.
     /// <paramref name="waiting"/> runs only when the group has not landed yet, just before the wait.
     /// </summary>
+    /// <exception cref="SwapInException">The transfer failed or was stopped before the group landed: the step would read missing weights.</exception>
     internal void WaitFor(int group, GpuDevice device, Action? waiting = null)
     {
         if (group < 0 || knownLanded[group])
         {
             return;
         }
+        ThrowIfVoid(group);
         if (Cuda is { } api && device.Stream is CudaStream stream)
         {
-            if (landed[group].IsSet || api.QueryEvent(Events[group]))
+            if (HasLanded(group) || api.QueryEvent(Events[group]))
             {
                 knownLanded[group] = true;
                 return;
@@ -217,18 +249,27 @@ public sealed class WeightTransfer
             waiting?.Invoke();
             landed[group].Wait(cancel.Token);
         }
-        if (Completion.IsFaulted)
-        {
-            Completion.GetAwaiter().GetResult();
-        }
+        // Waiters are woken when a transfer fails as well as when their group lands.
+        ThrowIfVoid(group);
         knownLanded[group] = true;
     }
 
-    /// <summary>Blocks until every group landed; rethrows a copy failure.</summary>
-    internal void WaitAll() => Completion.GetAwaiter().GetResult();
+    /// <summary>Blocks until every group landed; throws <see cref="SwapInException"/> when the transfer failed.</summary>
+    internal void WaitAll()
+    {
+        try
+        {
+            Completion.GetAwaiter().GetResult();
+        }
+        catch (TaskCanceledException e)
+        {
+            throw Void(e);
+        }
+    }
 
     internal void Land(int group, ISwapObserver? observer)
     {
+        Volatile.Write(ref arrived[group], true);
         landed[group].Set();
         Interlocked.Increment(ref landedCount);
         observer?.GroupLanded(Model, group, Stopwatch.GetTimestamp());
@@ -239,12 +280,7 @@ public sealed class WeightTransfer
         finished();
         if (error is not null)
         {
-            completion.TrySetException(error);
-            // Wake waiters on groups that will never land; they rethrow the failure.
-            foreach (var group in landed)
-            {
-                group.Set();
-            }
+            completion.TrySetException(new SwapInException(Model, $"copying its weights to the device failed: {error.Message}", error));
         }
         else if (IsComplete)
         {
@@ -253,10 +289,11 @@ public sealed class WeightTransfer
         else
         {
             completion.TrySetCanceled();
-            foreach (var group in landed)
-            {
-                group.Set();
-            }
+        }
+        // Wake waiters on groups that will never land; they throw.
+        foreach (var group in landed)
+        {
+            group.Set();
         }
     }
 
@@ -272,12 +309,66 @@ public sealed class WeightTransfer
         {
             // Cancelled or failed: either way the destination is no longer written.
         }
-        if (Cuda is { } api)
+        DestroyEvents();
+    }
+
+    /// <summary>Destroys the CUDA events once (no compute stream may wait on them afterwards).</summary>
+    internal void DestroyEvents()
+    {
+        if (Cuda is not { } api || Interlocked.Exchange(ref eventsDestroyed, 1) != 0)
         {
-            foreach (var cudaEvent in Events)
+            return;
+        }
+        foreach (var cudaEvent in Events)
+        {
+            _ = TryDestroy(api, cudaEvent);
+        }
+    }
+
+    private void ThrowIfVoid(int group)
+    {
+        if (HasLanded(group) || !Completion.IsCompleted)
+        {
+            return;
+        }
+        throw Void(Completion.Exception?.InnerException);
+    }
+
+    private SwapInException Void(Exception? failure) => failure as SwapInException
+        ?? new SwapInException(Model, "its swap-in was stopped before its weights landed", failure);
+
+    private static IntPtr[] CreateEvents(CudaDriverApi cuda, int groups)
+    {
+        var events = new List<IntPtr>(groups);
+        try
+        {
+            for (var g = 0; g < groups; g++)
             {
-                api.DestroyEvent(cudaEvent);
+                events.Add(cuda.CreateEvent(blockingSync: true));
             }
+            return [.. events];
+        }
+        catch
+        {
+            foreach (var cudaEvent in events)
+            {
+                _ = TryDestroy(cuda, cudaEvent);
+            }
+            throw;
+        }
+    }
+
+    private static bool TryDestroy(CudaDriverApi cuda, IntPtr cudaEvent)
+    {
+        try
+        {
+            cuda.DestroyEvent(cudaEvent);
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            // The context is gone or failed: its events went with it.
+            return false;
         }
     }
 }

@@ -98,6 +98,36 @@ public sealed class GpuSwapTests
         }
     }
 
+    [Theory]
+    [InlineData(SwapMode.Pipelined)]
+    [InlineData(SwapMode.TransferThenRun)]
+    public async Task A_failed_copy_fails_the_waiting_batch_with_the_reason_and_the_next_request_swaps_the_model_in_afresh(SwapMode mode)
+    {
+        var store = SwapModels.Store(("vgg", "vgg16_tiny"));
+        Assert.True(store.TryGetPacked("vgg", out var packed));
+        Assert.True(packed.Layout.Groups.Count >= 3, "the test needs a group after the failing one");
+        var gate = new TransferGate();
+        gate.Fail("vgg", 1, new IOException("PCIe link reset"));
+        using var device = await SwapModels.StartAsync(store, new GpuExecutionOptions { ReservedBytes = 8L << 20, TransferGate = gate, SwapMode = mode });
+        var inputs = SwapModels.Inputs("vgg16_tiny");
+        var outputs = SwapModels.Outputs("vgg16_tiny");
+
+        var error = await Assert.ThrowsAsync<SwapInException>(() => device.RunAsync("vgg", inputs, outputs).WaitAsync(Guard));
+
+        Assert.Equal("model 'vgg' could not be swapped in: copying its weights to the device failed: PCIe link reset", error.Message);
+        // The failing batch took the void copy off the device; nothing of it stays allocated.
+        Assert.DoesNotContain(device.Snapshot().Resident, r => r.Model == "vgg");
+        Assert.Equal(0, device.Memory.Arena.UsedBytes);
+        var result = await device.RunAsync("vgg", inputs, outputs).WaitAsync(Guard);
+
+        Assert.True(result.SwappedIn);
+        Assert.Equal(2, device.Snapshot().SwapIns);
+        SwapModels.AssertMatches(SwapModels.OnnxRuntime("vgg16_tiny", inputs), result.Outputs);
+        Assert.True(device.Evict("vgg"));
+        store.Remove("vgg");
+        Assert.True(packed.IsFreed); // no lease of the failed copy is left behind
+    }
+
     [Fact]
     public async Task Arena_compaction_moves_a_resident_model_and_it_still_answers_correctly()
     {
