@@ -17,6 +17,15 @@ public sealed record CuBlasGemmOptions
 
     /// <summary>SMs to size kernels for from the start (a gpulet's partition); null leaves the device's count.</summary>
     public int? SmCountTarget { get; init; }
+
+    /// <summary>
+    /// Bytes of device memory given to the handle as its workspace; null picks cuBLAS's recommendation for the device
+    /// (32 MiB on Hopper and later, 4 MiB before), 0 leaves cuBLAS to its own pool.
+    /// </summary>
+    public long? WorkspaceBytes { get; init; }
+
+    /// <summary>cuBLAS's recommended workspace for a device of compute capability <paramref name="major"/>.x.</summary>
+    public static long RecommendedWorkspaceBytes(int major) => major >= 9 ? 32L << 20 : 4L << 20;
 }
 
 /// <summary>
@@ -29,6 +38,7 @@ public sealed class CuBlasGemm : IGemm
 {
     private readonly CudaAccelerator accelerator;
     private readonly CuBlasNative native;
+    private readonly MemoryBuffer1D<byte, Stride1D.Dense>? workspace;
     private IntPtr handle;
 
     /// <summary>
@@ -59,6 +69,14 @@ public sealed class CuBlasGemm : IGemm
         try
         {
             native.SetStream(handle, stream.StreamPtr);
+            var workspaceBytes = options.WorkspaceBytes ?? CuBlasGemmOptions.RecommendedWorkspaceBytes(accelerator.Architecture.Major);
+            if (workspaceBytes > 0 && native.SupportsWorkspace)
+            {
+                // After SetStream, which puts the handle back on cuBLAS's own pool.
+                workspace = accelerator.Allocate1D<byte>(workspaceBytes);
+                native.SetWorkspace(handle, workspace.NativePtr, workspaceBytes);
+                WorkspaceBytes = workspaceBytes;
+            }
             native.SetMathMode(handle, options.AllowTf32 ? CuBlasMathMode.Tf32TensorOp : CuBlasMathMode.Default);
             Version = CuBlasNative.FormatVersion(native.GetVersion(handle));
             if (options.SmCountTarget is { } smCount && !SetSmCountTarget(smCount))
@@ -70,6 +88,7 @@ public sealed class CuBlasGemm : IGemm
         {
             native.DestroyHandle(handle);
             handle = IntPtr.Zero;
+            workspace?.Dispose();
             throw;
         }
         AllowTf32 = options.AllowTf32;
@@ -81,6 +100,9 @@ public sealed class CuBlasGemm : IGemm
 
     /// <summary>The cuBLAS version the handle reports, "major.minor.patch".</summary>
     public string Version { get; }
+
+    /// <summary>Bytes of the workspace the handle was given; 0 when it uses cuBLAS's own pool.</summary>
+    public long WorkspaceBytes { get; }
 
     /// <summary>Whether TF32 tensor-op math is on.</summary>
     public bool AllowTf32 { get; }
@@ -168,6 +190,7 @@ public sealed class CuBlasGemm : IGemm
         {
             using var binding = accelerator.BindScoped();
             native.DestroyHandle(disposing);
+            workspace?.Dispose();
         }
     }
 

@@ -267,13 +267,20 @@ public sealed class DeviceModel : IDisposable
         }
         if (UseCudaGraphs && !compiled.GraphFailed && device.Stream is ILGPU.Runtime.Cuda.CudaStream stream)
         {
+            if (!compiled.RanPlainly)
+            {
+                // cuBLAS and the driver set themselves up on a plan's first run, which must not happen inside a capture.
+                RunSteps(compiled);
+                compiled.RanPlainly = true;
+                return;
+            }
             if (compiled.Graph is null)
             {
                 try
                 {
                     compiled.Graph = Native.CudaGraphCapture.Record(stream.StreamPtr, () => RunSteps(compiled));
                 }
-                catch (Exception e) when (e is InvalidOperationException or ILGPU.Runtime.AcceleratorException)
+                catch (Exception e) when (e is InvalidOperationException or ILGPU.Runtime.AcceleratorException or Native.CuBlasException)
                 {
                     compiled.GraphFailed = true;
                     CudaGraphFailure = e.Message;
@@ -480,6 +487,9 @@ public sealed class DeviceModel : IDisposable
         public Native.CudaGraphCapture? Graph { get; set; }
 
         public bool GraphFailed { get; set; }
+
+        /// <summary>Whether the plan ran once kernel by kernel, which comes before recording it.</summary>
+        public bool RanPlainly { get; set; }
 
         public List<ArrayView<float>> InputViews { get; } = [];
 

@@ -25,19 +25,29 @@ public sealed class GpuDevice : IDisposable
     private readonly Context context;
     private readonly bool ownsAccelerator;
 
-    private GpuDevice(Context context, Accelerator accelerator, GpuDeviceKind kind, Func<GpuDevice, IGemm?>? gemmFactory)
+    private GpuDevice(Context context, Accelerator accelerator, GpuDeviceKind kind, Func<GpuDevice, IGemm?>? gemmFactory, GreenContext? green = null)
     {
         this.context = context;
         Accelerator = accelerator;
         Kind = kind;
+        Green = green;
         Stream = accelerator.CreateStream();
-        Limits = kind == GpuDeviceKind.IlgpuCpu
-            // Every simulated thread is costly on the CPU accelerator: few threads, many elements each.
-            ? new LaunchLimits(Math.Min(16, accelerator.MaxNumThreadsPerGroup), MaxGroups: 4, MaxRowGroups: 4)
-            : new LaunchLimits(256, accelerator.NumMultiprocessors * 8, accelerator.NumMultiprocessors * 32);
-        Kernels = new KernelSet(accelerator);
-        Gemm = (gemmFactory ?? PreferCuBlas).Invoke(this) ?? new IlgpuGemm(this);
-        ownsAccelerator = true;
+        try
+        {
+            var sms = green?.SmCount ?? accelerator.NumMultiprocessors;
+            Limits = kind == GpuDeviceKind.IlgpuCpu
+                // Every simulated thread is costly on the CPU accelerator: few threads, many elements each.
+                ? new LaunchLimits(Math.Min(16, accelerator.MaxNumThreadsPerGroup), MaxGroups: 4, MaxRowGroups: 4)
+                : new LaunchLimits(256, sms * 8, sms * 32);
+            Kernels = new KernelSet(accelerator);
+            Gemm = (gemmFactory ?? PreferCuBlas).Invoke(this) ?? new IlgpuGemm(this);
+        }
+        catch
+        {
+            Stream.Dispose();
+            throw;
+        }
+        ownsAccelerator = green is null;
     }
 
     // A partition: the parent's accelerator and kernels, its own stream, GEMM and grid caps.
@@ -50,7 +60,15 @@ public sealed class GpuDevice : IDisposable
         Stream = Accelerator.CreateStream();
         Limits = parent.Limits.Share(smPercent);
         Kernels = parent.Kernels;
-        Gemm = (gemmFactory ?? PreferCuBlas).Invoke(this) ?? new IlgpuGemm(this);
+        try
+        {
+            Gemm = (gemmFactory ?? PreferCuBlas).Invoke(this) ?? new IlgpuGemm(this);
+        }
+        catch
+        {
+            Stream.Dispose();
+            throw;
+        }
         ownsAccelerator = false;
     }
 
@@ -70,8 +88,11 @@ public sealed class GpuDevice : IDisposable
     /// <summary>Compute share in percent: 100 for a whole device, the gpulet's share for a partition.</summary>
     public int SmPercent { get; } = 100;
 
-    /// <summary>SMs this device's kernels are sized for: round(SMs × share), at least 1 (on CUDA).</summary>
-    public int SmCount => Math.Max(1, (int)Math.Round(Accelerator.NumMultiprocessors * SmPercent / 100.0));
+    /// <summary>SMs this device's kernels are sized for: round(SMs × share), at least 1 (on CUDA); a green context's own SMs.</summary>
+    public int SmCount => Green?.SmCount ?? Math.Max(1, (int)Math.Round(Accelerator.NumMultiprocessors * SmPercent / 100.0));
+
+    /// <summary>The green context this device runs in (see <see cref="CreateOnGreenContext"/>), or null.</summary>
+    public GreenContext? Green { get; }
 
     /// <summary>Group size and grid caps every launch on this device (or partition) stays within.</summary>
     public LaunchLimits Limits { get; }
@@ -104,21 +125,80 @@ public sealed class GpuDevice : IDisposable
     {
         if (kind == GpuDeviceKind.IlgpuCpu)
         {
-            var cpuContext = Context.Create(b => b.CPU().EnableAlgorithms());
-            return new GpuDevice(cpuContext, cpuContext.CreateCPUAccelerator(0, CPUAcceleratorMode.Parallel), kind, gemmFactory);
+            return Build(Context.Create(b => b.CPU().EnableAlgorithms()), c => c.CreateCPUAccelerator(0, CPUAcceleratorMode.Parallel), kind, gemmFactory);
         }
+        return Build(CudaContext(), c => CudaAccelerator(c, ordinal), kind, gemmFactory);
+    }
+
+    /// <summary>
+    /// A CUDA device whose every kernel runs inside a green context of at least <paramref name="smCount"/> SMs
+    /// (rounded up by the driver to the architecture's granularity), for measuring green contexts against the grid caps
+    /// gpulets use. ILGPU 1.5 cannot adopt a context it did not create, so the accelerator's context handle is replaced
+    /// by the green context's before any stream, kernel or buffer is made; such a device is for a benchmark process:
+    /// disposing it releases what this engine made, and the accelerator and green context live until the process ends.
+    /// Call on the thread that will use it.
+    /// </summary>
+    /// <exception cref="NotSupportedException">No CUDA device, or a driver without green contexts.</exception>
+    public static GpuDevice CreateOnGreenContext(int ordinal, int smCount, Func<GpuDevice, IGemm?>? gemmFactory = null)
+    {
+        Native.GreenContextApi api;
+        try
+        {
+            api = new Native.GreenContextApi(Native.CudaDriverApi.Load());
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            throw new NotSupportedException(e.Message, e);
+        }
+        var context = CudaContext();
+        CudaAccelerator? accelerator = null;
+        try
+        {
+            accelerator = CudaAccelerator(context, ordinal);
+            var green = GreenContext.Adopt(api, accelerator, ordinal, smCount);
+            return new GpuDevice(context, accelerator, GpuDeviceKind.Cuda, gemmFactory, green);
+        }
+        catch when (accelerator is null)
+        {
+            context.Dispose();
+            throw;
+        }
+    }
+
+    // Builds a device; a failure on the way disposes the accelerator and context it made.
+    private static GpuDevice Build(Context context, Func<Context, Accelerator> accelerate, GpuDeviceKind kind, Func<GpuDevice, IGemm?>? gemmFactory)
+    {
+        Accelerator? accelerator = null;
+        try
+        {
+            accelerator = accelerate(context);
+            return new GpuDevice(context, accelerator, kind, gemmFactory);
+        }
+        catch
+        {
+            accelerator?.Dispose();
+            context.Dispose();
+            throw;
+        }
+    }
+
+    private static Context CudaContext()
+    {
         // ILGPU decides once per process whether the CUDA driver loads; make libcuda.so.1 findable before it looks.
         Native.CudaDriver.EnsureResolvable();
-        var context = Context.Create(b => b.Cuda().EnableAlgorithms());
+        return Context.Create(b => b.Cuda().EnableAlgorithms());
+    }
+
+    private static CudaAccelerator CudaAccelerator(Context context, int ordinal)
+    {
         var devices = context.GetCudaDevices();
         if (ordinal < 0 || ordinal >= devices.Count)
         {
-            context.Dispose();
             throw new NotSupportedException(devices.Count == 0
                 ? "no CUDA device is available (ILGPU found none: no NVIDIA driver, or no GPU)"
                 : $"CUDA device {ordinal} does not exist; this machine has {devices.Count}");
         }
-        return new GpuDevice(context, context.CreateCudaAccelerator(ordinal), kind, gemmFactory);
+        return context.CreateCudaAccelerator(ordinal);
     }
 
     /// <summary>Why cuBLAS is not in use on a CUDA device (null when it is, or on the CPU accelerator).</summary>
@@ -174,7 +254,7 @@ public sealed class GpuDevice : IDisposable
     /// <summary>Waits for all work enqueued on the stream.</summary>
     public void Synchronize() => Stream.Synchronize();
 
-    /// <summary>Disposes the GEMM and stream; the accelerator too unless this is a partition.</summary>
+    /// <summary>Disposes the GEMM and stream; the accelerator too unless this is a partition or on a green context.</summary>
     public void Dispose()
     {
         Gemm.Dispose();
@@ -201,4 +281,48 @@ public sealed record LaunchLimits(int GroupSize, int MaxGroups, int MaxRowGroups
     };
 
     private static int Scale(int groups, int smPercent) => Math.Max(1, (int)Math.Round(groups * smPercent / 100.0));
+}
+
+/// <summary>
+/// A green context an accelerator runs in: the driver's SM group, its context handle, and how many SMs it has.
+/// Made by <see cref="GpuDevice.CreateOnGreenContext"/>.
+/// </summary>
+public sealed class GreenContext
+{
+    private GreenContext(IntPtr handle, IntPtr context, int smCount, int requested, int granularity)
+    {
+        Handle = handle;
+        Context = context;
+        SmCount = smCount;
+        RequestedSmCount = requested;
+        Granularity = granularity;
+    }
+
+    /// <summary>The CUgreenCtx.</summary>
+    public IntPtr Handle { get; }
+
+    /// <summary>The CUcontext that stands for it (cuCtxFromGreenCtx), now the accelerator's.</summary>
+    public IntPtr Context { get; }
+
+    /// <summary>SMs the driver gave the group.</summary>
+    public int SmCount { get; }
+
+    /// <summary>SMs asked for.</summary>
+    public int RequestedSmCount { get; }
+
+    /// <summary>The driver's SM granularity on this device (the smallest group it splits off).</summary>
+    public int Granularity { get; }
+
+    internal static GreenContext Adopt(Native.GreenContextApi api, CudaAccelerator accelerator, int ordinal, int smCount)
+    {
+        var granularity = api.SplitGranularity(ordinal);
+        var (handle, context, sms) = api.Create(ordinal, smCount);
+        // Accelerator.NativePtr has a protected setter: ILGPU binds (cuCtxSetCurrent) whatever it holds.
+        var setter = typeof(Accelerator).GetProperty(nameof(Accelerator.NativePtr))?.GetSetMethod(nonPublic: true)
+            ?? throw new NotSupportedException("this ILGPU has no settable Accelerator.NativePtr; green contexts need ILGPU 1.5");
+        setter.Invoke(accelerator, [context]);
+        // Other threads make it current when they bind the accelerator; this one has it bound already, so ILGPU would skip it.
+        api.MakeCurrent(context);
+        return new GreenContext(handle, context, sms, smCount, granularity);
+    }
 }

@@ -142,6 +142,9 @@ public sealed class GpuExecutionDevice : IExecutionDevice
     /// <inheritdoc />
     public string Name { get; }
 
+    /// <summary>Why the device runs the ILGPU GEMM rather than cuBLAS on CUDA (every place probed for cuBLAS), or null.</summary>
+    public string? GemmFallbackReason => root.GemmFallbackReason;
+
     /// <summary>Bytes of resident weights the gpulets share (the reserved memory less the workspace share).</summary>
     public long MemoryBudgetBytes { get; }
 

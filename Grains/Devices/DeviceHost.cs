@@ -40,6 +40,10 @@ public sealed class DeviceHost : IDisposable
                 logger.LogInformation(
                     "Device {Id}: {Name}, budget {Budget} bytes, gpulets [{Partitions}]",
                     device.Id, device.Name, device.MemoryBudgetBytes, string.Join(", ", device.Partitions.Select(p => p.SmPercent)));
+                if (device is GpuExecutionDevice { GemmFallbackReason: { } reason })
+                {
+                    logger.LogWarning("Device {Id} runs without cuBLAS: {Reason}", device.Id, reason);
+                }
             }
         }
         catch

@@ -24,6 +24,7 @@ public sealed unsafe class CuBlasNative
     private readonly delegate* unmanaged<int, int*, CuBlasStatus> getProperty;
     private readonly delegate* unmanaged<IntPtr, int, CuBlasStatus> setSmCountTarget;
     private readonly delegate* unmanaged<IntPtr, int*, CuBlasStatus> getSmCountTarget;
+    private readonly delegate* unmanaged<IntPtr, IntPtr, nuint, CuBlasStatus> setWorkspace;
 
     /// <summary>
     /// Binds the entry points of <paramref name="library"/>. Throws <see cref="EntryPointNotFoundException"/>
@@ -56,6 +57,7 @@ public sealed unsafe class CuBlasNative
         getProperty = (delegate* unmanaged<int, int*, CuBlasStatus>)Optional("cublasGetProperty");
         setSmCountTarget = (delegate* unmanaged<IntPtr, int, CuBlasStatus>)Optional("cublasSetSmCountTarget");
         getSmCountTarget = (delegate* unmanaged<IntPtr, int*, CuBlasStatus>)Optional("cublasGetSmCountTarget");
+        setWorkspace = (delegate* unmanaged<IntPtr, IntPtr, nuint, CuBlasStatus>)Optional("cublasSetWorkspace_v2");
 
         if (missing.Count > 0)
         {
@@ -72,6 +74,9 @@ public sealed unsafe class CuBlasNative
 
     /// <summary>The library bound.</summary>
     public LoadedNativeLibrary Library { get; }
+
+    /// <summary>Whether the library takes a workspace from its caller (cublasSetWorkspace_v2, CUDA 11.2 and later).</summary>
+    public bool SupportsWorkspace => setWorkspace != null;
 
     /// <summary>Whether the library can cap the SMs its kernels are sized for (cublasSetSmCountTarget).</summary>
     public bool SupportsSmCountTarget => setSmCountTarget != null && getSmCountTarget != null;
@@ -122,6 +127,20 @@ public sealed unsafe class CuBlasNative
 
     /// <summary>Formats a cublasGetVersion number (130100 as "13.1.0").</summary>
     public static string FormatVersion(int version) => $"{version / 10000}.{version / 100 % 100}.{version % 100}";
+
+    /// <summary>
+    /// cublasSetWorkspace_v2: the handle's kernels use this device memory instead of allocating their own, which a
+    /// CUDA graph capture needs (no allocation may happen while recording). Call after <see cref="SetStream"/>,
+    /// which resets the workspace to cuBLAS's own pool.
+    /// </summary>
+    public void SetWorkspace(IntPtr handle, IntPtr workspace, long bytes)
+    {
+        if (!SupportsWorkspace)
+        {
+            throw new NotSupportedException($"{Library.Path} does not export cublasSetWorkspace_v2");
+        }
+        CuBlasException.ThrowIfFailed(setWorkspace(handle, workspace, checked((nuint)bytes)), "cublasSetWorkspace_v2");
+    }
 
     /// <summary>cublasSetMathMode.</summary>
     public void SetMathMode(IntPtr handle, CuBlasMathMode mode) =>

@@ -41,6 +41,7 @@ public sealed unsafe class GreenContextApi
     private readonly delegate* unmanaged<IntPtr*, IntPtr, int, uint, int> greenCreate;
     private readonly delegate* unmanaged<IntPtr, int> greenDestroy;
     private readonly delegate* unmanaged<IntPtr*, IntPtr, int> fromGreen;
+    private readonly delegate* unmanaged<IntPtr, int> setCurrent;
 
     /// <summary>Binds the calls from <paramref name="driver"/>'s library; throws <see cref="EntryPointNotFoundException"/> naming what it lacks.</summary>
     public GreenContextApi(CudaDriverApi driver)
@@ -62,7 +63,11 @@ public sealed unsafe class GreenContextApi
         greenCreate = (delegate* unmanaged<IntPtr*, IntPtr, int, uint, int>)Required("cuGreenCtxCreate");
         greenDestroy = (delegate* unmanaged<IntPtr, int>)Required("cuGreenCtxDestroy");
         fromGreen = (delegate* unmanaged<IntPtr*, IntPtr, int>)Required("cuCtxFromGreenCtx");
+        setCurrent = (delegate* unmanaged<IntPtr, int>)Required("cuCtxSetCurrent");
     }
+
+    /// <summary>cuCtxSetCurrent: makes <paramref name="context"/> (e.g. a green context's CUcontext) current on the calling thread.</summary>
+    public void MakeCurrent(IntPtr context) => driver.Check(setCurrent(context), "cuCtxSetCurrent");
 
     /// <summary>The driver API version, e.g. 13000 for CUDA 13.0.</summary>
     public int DriverVersion
