@@ -34,8 +34,8 @@ public sealed record GpuProbeReport(
     IReadOnlyList<string> Problems)
 {
     /// <summary>
-    /// Whether the driver exports the green-context calls (cuGreenCtxCreate, cuDevSmResourceSplitByCount; CUDA 12.4
-    /// and later): "yes", "no", or "unknown (why)". A probe only: the engine partitions SMs by grid caps, not green contexts.
+    /// Whether the driver exports the green-context calls (<see cref="GreenContextApi.Exports"/>; CUDA 12.4 and later):
+    /// "yes", "no (lacks ...)", or "unknown (why)". The engine partitions SMs by grid caps; the benchmark compares the two.
     /// </summary>
     public string GreenContexts { get; init; } = "unknown (not probed)";
 
@@ -59,7 +59,7 @@ public sealed record GpuProbeReport(
                 $"{(device.InstructionSet is { } isa ? $"PTX ISA {isa}" : "ILGPU cannot target it")}\n");
         }
         text.Append(CultureInfo.InvariantCulture,
-            $"green contexts (probe only, not used by the engine): driver exports cuGreenCtxCreate/cuDevSmResourceSplitByCount (CUDA >= 12.4): {GreenContexts}\n");
+            $"green contexts (CUDA >= 12.4; the engine's gpulets use grid caps, the benchmark compares): driver exports every call they need: {GreenContexts}\n");
         text.Append(CultureInfo.InvariantCulture, $"{CuBlas}\n");
         if (CuBlasVersion is not null)
         {
@@ -126,7 +126,8 @@ public static class GpuProbe
     {
         try
         {
-            return CudaDriverApi.Load().HasGreenContexts ? "yes" : "no";
+            var driver = CudaDriverApi.Load();
+            return driver.HasGreenContexts ? "yes" : $"no (lacks {string.Join(", ", driver.MissingGreenContextExports)})";
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
         {

@@ -135,7 +135,7 @@ public static class CudaLibraries
                 prefixes.Add(prefix.TrimEnd('/'));
             }
         }
-        return prefixes.Distinct(StringComparer.Ordinal).Select(prefix => $"{prefix}/lib/python3*/site-packages");
+        return prefixes.Select(prefix => prefix.TrimEnd('/')).Distinct(StringComparer.Ordinal).Select(prefix => $"{prefix}/lib/python3*/site-packages");
     }
 
     /// <summary>Searches for cuBLAS and loads the first library that the loader accepts.</summary>
