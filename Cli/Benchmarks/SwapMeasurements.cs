@@ -46,7 +46,9 @@ public sealed class SwapMeasurements : DeviceBench
     public GpuExecutionDevice Gpu { get; }
 
     /// <summary>Starts a device and packs every model's weights into pinned host memory in transfer groups.</summary>
-    public static async Task<SwapMeasurements> StartAsync(GpuDeviceKind kind, IReadOnlyList<BenchModel> models, SwapMode mode, long reservedBytes, long transferGroupBytes)
+    /// <param name="registrar">Registers the pinned weights with the driver; on CUDA the device's own when null, none elsewhere.</param>
+    public static async Task<SwapMeasurements> StartAsync(
+        GpuDeviceKind kind, IReadOnlyList<BenchModel> models, SwapMode mode, long reservedBytes, long transferGroupBytes, IHostMemoryRegistrar? registrar = null)
     {
         var total = models.Sum(m => m.Onnx.LongLength);
         Action? bind = null;
@@ -55,7 +57,7 @@ public sealed class SwapMeasurements : DeviceBench
             PinnedCapacityBytes = 2 * total + (64L << 20),
             TransferGroupBytes = transferGroupBytes,
             PackForDevices = true,
-            Registrar = kind == GpuDeviceKind.Cuda ? new CudaHostRegistrar(null, () => bind?.Invoke()) : null,
+            Registrar = registrar ?? (kind == GpuDeviceKind.Cuda ? new CudaHostRegistrar(null, () => bind?.Invoke()) : null),
         });
         var device = await GpuExecutionDevice.StartAsync("gpu0", kind, 0, store, new GpuExecutionOptions { SwapMode = mode, ReservedBytes = reservedBytes });
         bind = device.BindCurrentThread;
@@ -125,44 +127,45 @@ public sealed class SwapMeasurements : DeviceBench
     }
 
     /// <summary>
-    /// For every ordered pair of models and every split: the first model's latency on its gpulet alone, and while
-    /// the second runs back to back on the complementary gpulet.
+    /// For every ordered pair (every ordered pair of the models when <paramref name="pairs"/> is null) and every split:
+    /// the first model's latency on its gpulet alone, and while the second runs back to back on the complementary gpulet.
     /// </summary>
-    public async Task<List<PairPoint>> PairsAsync(IReadOnlyList<(int Own, int Neighbour)> splits, int batch, int repeats, Func<bool> timeLeft, Action<PairPoint> progress)
+    public async Task<List<PairPoint>> PairsAsync(
+        IReadOnlyList<(int Own, int Neighbour)> splits, int batch, int repeats, Func<bool> timeLeft, Action<PairPoint> progress,
+        IReadOnlyList<(string Model, string Neighbour)>? pairs = null)
     {
         var points = new List<PairPoint>();
+        var ordered = pairs?.Select(p => (Resolve(p.Model), Resolve(p.Neighbour))).ToList()
+            ?? [.. Models.SelectMany(m => Models.Select(n => (m, n)))];
         foreach (var (own, other) in splits)
         {
-            foreach (var model in Models)
+            foreach (var (model, neighbour) in ordered)
             {
-                foreach (var neighbour in Models)
+                if (!timeLeft())
                 {
-                    if (!timeLeft())
-                    {
-                        await Device.RepartitionAsync(PartitionSpec.WholeDevice);
-                        return points;
-                    }
-                    // The neighbour gets its own name on the second gpulet, so a model can be paired with itself.
-                    await Device.RepartitionAsync([new PartitionSpec(own, [model.Name]), new PartitionSpec(other, [neighbour.Name == model.Name ? Twin(neighbour.Name) : neighbour.Name])]);
-                    var neighbourName = neighbour.Name == model.Name ? EnsureTwin(neighbour) : neighbour.Name;
-                    var solo = await WarmAsync(model.Name, batch, repeats);
-                    using var stop = new CancellationTokenSource();
-                    var (data, outputs) = InputsFor(neighbourName, batch);
-                    await Device.RunAsync(neighbourName, data, outputs);
-                    var load = Task.Run(async () =>
-                    {
-                        while (!stop.IsCancellationRequested)
-                        {
-                            await Device.RunAsync(neighbourName, data, outputs);
-                        }
-                    });
-                    var together = await WarmAsync(model.Name, batch, repeats);
-                    await stop.CancelAsync();
-                    await load;
-                    var point = new PairPoint(model.Name, own, neighbour.Name, other, batch, solo, together, together / solo);
-                    points.Add(point);
-                    progress(point);
+                    await Device.RepartitionAsync(PartitionSpec.WholeDevice);
+                    return points;
                 }
+                // The neighbour gets its own name on the second gpulet, so a model can be paired with itself.
+                await Device.RepartitionAsync([new PartitionSpec(own, [model.Name]), new PartitionSpec(other, [neighbour.Name == model.Name ? Twin(neighbour.Name) : neighbour.Name])]);
+                var neighbourName = neighbour.Name == model.Name ? EnsureTwin(neighbour) : neighbour.Name;
+                var solo = await WarmAsync(model.Name, batch, repeats);
+                using var stop = new CancellationTokenSource();
+                var (data, outputs) = InputsFor(neighbourName, batch);
+                await Device.RunAsync(neighbourName, data, outputs);
+                var load = Task.Run(async () =>
+                {
+                    while (!stop.IsCancellationRequested)
+                    {
+                        await Device.RunAsync(neighbourName, data, outputs);
+                    }
+                });
+                var together = await WarmAsync(model.Name, batch, repeats);
+                await stop.CancelAsync();
+                await load;
+                var point = new PairPoint(model.Name, own, neighbour.Name, other, batch, solo, together, together / solo);
+                points.Add(point);
+                progress(point);
             }
         }
         await Device.RepartitionAsync(PartitionSpec.WholeDevice);
@@ -200,11 +203,13 @@ public sealed class SwapMeasurements : DeviceBench
     /// <inheritdoc />
     public override void Dispose()
     {
-        base.Dispose();
+        // The weights leave the host store while the device (and its context) is alive: their registrations are
+        // released through it. The device goes after.
         foreach (var model in Models)
         {
             store.Remove(model.Name);
             store.Remove(Twin(model.Name));
         }
+        base.Dispose();
     }
 }

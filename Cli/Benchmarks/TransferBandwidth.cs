@@ -2,7 +2,10 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using ILGPU;
 using ILGPU.Runtime;
+using ILGPU.Runtime.Cuda;
 using OrleansServe.Engine.Gpu;
+using OrleansServe.Engine.Gpu.Native;
+using OrleansServe.Engine.Memory;
 
 namespace OrleansServe.Cli.Benchmarks;
 
@@ -19,8 +22,14 @@ public static class TransferBandwidth
     /// <summary>64 KiB to 256 MiB.</summary>
     public static IReadOnlyList<long> DefaultSizes { get; } = [64 << 10, 256 << 10, 1 << 20, 2 << 20, 4 << 20, 8 << 20, 16 << 20, 64 << 20, 256 << 20];
 
-    /// <summary>Runs on the device's thread; each size is copied <paramref name="repeats"/> times from each memory kind.</summary>
-    public static unsafe List<BandwidthPoint> Measure(GpuDevice device, IReadOnlyList<long> sizes, int repeats)
+    /// <summary>
+    /// Runs on the device's thread; each size is copied <paramref name="repeats"/> times from each memory kind. The
+    /// pinned side is one buffer of the largest size, registered once with <paramref name="registrar"/> (the driver
+    /// refuses a second registration of a range it already holds), and each size copies its prefix. On CUDA the
+    /// pinned copies are the swap-in's own (cuMemcpyHtoDAsync); elsewhere a plain copy.
+    /// </summary>
+    /// <param name="registrar">Registers the pinned buffer; <see cref="CudaHostRegistrar"/> on CUDA when null, none elsewhere.</param>
+    public static unsafe List<BandwidthPoint> Measure(GpuDevice device, IReadOnlyList<long> sizes, int repeats, IHostMemoryRegistrar? registrar = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(repeats, 1);
         var largest = sizes.Max();
@@ -28,24 +37,21 @@ public static class TransferBandwidth
         using var target = device.Accelerator.Allocate1D<byte>(largest);
         var pageable = new byte[largest];
         Random.Shared.NextBytes(pageable);
-        var pinned = (byte*)NativeMemory.AlignedAlloc((nuint)largest, 4096);
-        try
+        var api = device.Kind == GpuDeviceKind.Cuda ? CudaDriverApi.Load() : null;
+        registrar ??= api is null ? null : new CudaHostRegistrar(api, device.Accelerator.Bind);
+        using var pinned = new PinnedHostBuffer(largest, registrar);
+        new Span<byte>(pageable).CopyTo(new Span<byte>((void*)pinned.Pointer, (int)Math.Min(largest, int.MaxValue)));
+        if (registrar is not null && !pinned.IsRegistered)
         {
-            new Span<byte>(pageable).CopyTo(new Span<byte>(pinned, (int)Math.Min(largest, int.MaxValue)));
-            using var scope = device.Accelerator.CreatePageLockFromPinned<byte>((IntPtr)pinned, largest);
-            foreach (var bytes in sizes)
-            {
-                var view = target.View.SubView(0, bytes);
-                points.Add(Time("pageable", bytes, repeats, () => view.CopyFromCPU(device.Stream, ref pageable[0], bytes)));
-                // The scope covers the largest size; a smaller copy reads its prefix through the same registration.
-                using var prefix = bytes == largest ? null : device.Accelerator.CreatePageLockFromPinned<byte>((IntPtr)pinned, bytes);
-                var source = prefix ?? scope;
-                points.Add(Time("pinned", bytes, repeats, () => view.CopyFromPageLockedAsync(device.Stream, source)));
-            }
+            throw new InvalidOperationException($"the pinned buffer could not be registered: {pinned.RegistrationFailure}");
         }
-        finally
+        foreach (var bytes in sizes)
         {
-            NativeMemory.AlignedFree(pinned);
+            var view = target.View.SubView(0, bytes);
+            points.Add(Time("pageable", bytes, repeats, () => view.CopyFromCPU(device.Stream, ref pageable[0], bytes)));
+            points.Add(Time("pinned", bytes, repeats, api is not null && device.Stream is CudaStream stream
+                ? () => api.CopyHostToDeviceAsync(target.NativePtr, pinned.Pointer, bytes, stream.StreamPtr)
+                : () => view.CopyFromCPU(device.Stream, ref *(byte*)pinned.Pointer, bytes)));
         }
         return points;
 

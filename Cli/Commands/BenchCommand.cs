@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Text.Json;
 using OrleansServe.Cli.Inference;
 using OrleansServe.Engine.Execution;
+using OrleansServe.Engine.Gpu;
 using OrleansServe.Engine.Planning;
 using OrleansServe.Engine.Tensors;
 using Spectre.Console;
@@ -36,7 +37,7 @@ public static class BenchCommand
         var batches = new Option<string>("--batches") { Description = "Comma-separated batch sizes", DefaultValueFactory = _ => "1,8,32" };
         var iterations = new Option<int>("--iterations") { Description = "Timed forward passes per model and batch", DefaultValueFactory = _ => 30 };
         var warmup = new Option<int>("--warmup") { Description = "Untimed forward passes first", DefaultValueFactory = _ => 3 };
-        var parity = new Option<bool>("--parity") { Description = "Compare each model's outputs with ONNX Runtime CPU at the smallest batch" };
+        var parity = new Option<bool>("--parity") { Description = "Compare each model's outputs with ONNX Runtime CPU, in the same process, at every batch" };
         var budget = new Option<double>("--time-budget") { Description = "Seconds after which no new measurement starts", DefaultValueFactory = _ => 3600 };
         var json = new Option<FileInfo?>("--json") { Description = "Write the results as JSON to this file" };
         var cudaGraphs = new Option<bool>("--cuda-graphs") { Description = "Replay each forward pass from a CUDA graph (cuda only; falls back to kernel launches if recording fails)" };
@@ -71,56 +72,112 @@ public static class BenchCommand
         var results = new List<BenchResult>();
         string? description = null;
         string? gemm = null;
-        foreach (var modelArgument in models)
+        // One engine device for every model (its kernels compile once); a device failure starts a fresh one, since a
+        // failed CUDA context stays failed.
+        DeviceWorker? worker = null;
+        try
         {
-            byte[] bytes;
-            string name;
-            try
+            foreach (var modelArgument in models)
             {
-                (bytes, name) = ModelSource.Read(modelArgument);
-            }
-            catch (ArgumentException e)
-            {
-                AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
-                return 1;
-            }
-            IModelRunner runner;
-            try
-            {
-                runner = ModelRunners.Load(device, bytes, cudaGraphs: cudaGraphs);
-            }
-            catch (Exception e) when (e is ModelPlanException or NotSupportedException)
-            {
-                AnsiConsole.MarkupLineInterpolated($"[red]{name}:[/] {e.Message}");
-                results.AddRange(batches.Select(b => new BenchResult(name, b, 0, 0, 0, 0, 0, null, e.Message)));
-                continue;
-            }
-            using (runner)
-            {
-                description ??= runner.Description;
-                gemm ??= runner.Gemm;
-                if (results.Count == 0)
+                byte[] bytes;
+                string name;
+                try
                 {
-                    AnsiConsole.MarkupLineInterpolated($"{description}; gemm: {gemm ?? "onnx runtime"}");
+                    (bytes, name) = ModelSource.Read(modelArgument);
                 }
-                var graph = OnnxGraph.Read(bytes);
-                foreach (var batch in batches)
+                catch (ArgumentException e)
                 {
-                    if (clock.Elapsed.TotalSeconds > budgetSeconds)
+                    AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
+                    return 1;
+                }
+                IModelRunner runner;
+                try
+                {
+                    if (ModelRunners.EngineKind(device) is { } kind)
                     {
-                        results.Add(new BenchResult(name, batch, 0, 0, 0, 0, 0, null, "skipped: time budget spent"));
-                        continue;
+                        worker ??= DeviceWorker.StartAsync(kind).GetAwaiter().GetResult();
                     }
-                    results.Add(Measure(runner, graph, bytes, name, batch, iterations, warmup, parity && batch == batches.Min()));
-                    var r = results[^1];
-                    gemm = runner.Gemm;
-                    Save();
-                    AnsiConsole.MarkupLineInterpolated($"{name} batch {batch}: compute median {r.MedianMs:N3} ms (p90 {r.P90Ms:N3}), end to end {r.EndToEndMedianMs:N3} ms, {r.ImagesPerSecond:N0}/s{(r.MaxRelativeErrorVsOrt is { } err ? $", max error vs ORT {err:E2}" : "")}{(r.Error is { } error ? $" [red]{Markup.Escape(error)}[/]" : "")}");
+                    runner = ModelRunners.Load(device, bytes, cudaGraphs: cudaGraphs, worker: worker);
                 }
+                catch (Exception e) when (e is ModelPlanException || DeviceFailures.IsDeviceFailure(e))
+                {
+                    AnsiConsole.MarkupLineInterpolated($"[red]{name}:[/] {e.Message}");
+                    results.AddRange(batches.Select(b => new BenchResult(name, b, 0, 0, 0, 0, 0, null, e.Message)));
+                    Save();
+                    Restart(e);
+                    continue;
+                }
+                Exception? deviceFailure = null;
+                try
+                {
+                    description ??= runner.Description;
+                    gemm ??= runner.Gemm;
+                    if (results.Count == 0)
+                    {
+                        AnsiConsole.MarkupLineInterpolated($"{description}; gemm: {gemm ?? "onnx runtime"}");
+                    }
+                    var graph = OnnxGraph.Read(bytes);
+                    foreach (var batch in batches)
+                    {
+                        if (clock.Elapsed.TotalSeconds > budgetSeconds)
+                        {
+                            results.Add(new BenchResult(name, batch, 0, 0, 0, 0, 0, null, "skipped: time budget spent"));
+                            continue;
+                        }
+                        var (result, failure) = Measure(runner, graph, bytes, name, batch, iterations, warmup, parity);
+                        results.Add(result);
+                        gemm = runner.Gemm;
+                        Save();
+                        AnsiConsole.MarkupLineInterpolated($"{name} batch {batch}: compute median {result.MedianMs:N3} ms (p90 {result.P90Ms:N3}), end to end {result.EndToEndMedianMs:N3} ms, {result.ImagesPerSecond:N0}/s{(result.MaxRelativeErrorVsOrt is { } err ? $", max error vs ORT {err:E2}" : "")}{(result.Error is { } error ? $" [red]{Markup.Escape(error)}[/]" : "")}");
+                        if (failure is not null and not ModelPlanException)
+                        {
+                            // The rest of this model's batches would meet the same broken device.
+                            deviceFailure = failure;
+                            break;
+                        }
+                    }
+                }
+                finally
+                {
+                    try
+                    {
+                        runner.Dispose();
+                    }
+                    catch (Exception e) when (DeviceFailures.IsDeviceFailure(e))
+                    {
+                        deviceFailure ??= e;
+                    }
+                }
+                Restart(deviceFailure);
             }
+        }
+        finally
+        {
+            Release();
         }
         Save();
         return results.Any(r => r.Error is not null && !r.Error.StartsWith("skipped", StringComparison.Ordinal)) ? 1 : 0;
+
+        void Restart(Exception? cause)
+        {
+            if (cause is not (null or ModelPlanException))
+            {
+                Release();
+            }
+        }
+
+        void Release()
+        {
+            try
+            {
+                worker?.Dispose();
+            }
+            catch (Exception e) when (DeviceFailures.IsDeviceFailure(e))
+            {
+                // A device that failed may fail to tear down too; the next model gets a fresh one either way.
+            }
+            worker = null;
+        }
 
         // Saved after every model too, so a run stopped from outside keeps what it measured.
         void Save()
@@ -143,11 +200,16 @@ public static class BenchCommand
                 warmup,
                 results,
             };
-            File.WriteAllText(jsonFile.FullName, JsonSerializer.Serialize(report, new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true }));
+            Benchmarks.BenchmarkJson.Write(jsonFile.FullName, report);
         }
     }
 
-    private static BenchResult Measure(IModelRunner runner, OnnxGraph graph, byte[] bytes, string name, int batch, int iterations, int warmup, bool parity)
+    /// <summary>
+    /// One model at one batch: warm-up, timed compute-only passes, timed end-to-end passes, and with
+    /// <paramref name="parity"/> the largest error against ONNX Runtime CPU on the same inputs. A failure of the model
+    /// or the device is recorded in the result (and returned) instead of thrown.
+    /// </summary>
+    internal static (BenchResult Result, Exception? Failure) Measure(IModelRunner runner, OnnxGraph graph, byte[] bytes, string name, int batch, int iterations, int warmup, bool parity)
     {
         try
         {
@@ -180,11 +242,11 @@ public static class BenchCommand
             Array.Sort(compute);
             Array.Sort(endToEnd);
             var median = compute[compute.Length / 2];
-            return new BenchResult(name, batch, median, compute[(int)(compute.Length * 0.9)], endToEnd[endToEnd.Length / 2], batch * 1000.0 / median, iterations, error, null);
+            return (new BenchResult(name, batch, median, compute[(int)(compute.Length * 0.9)], endToEnd[endToEnd.Length / 2], batch * 1000.0 / median, iterations, error, null), null);
         }
-        catch (Exception e) when (e is ModelPlanException or NotSupportedException or InvalidOperationException or OutOfMemoryException or ILGPU.Runtime.AcceleratorException)
+        catch (Exception e) when (e is ModelPlanException || DeviceFailures.IsDeviceFailure(e))
         {
-            return new BenchResult(name, batch, 0, 0, 0, 0, 0, null, e.Message);
+            return (new BenchResult(name, batch, 0, 0, 0, 0, 0, null, $"{e.GetType().Name}: {e.Message}"), e);
         }
     }
 

@@ -34,7 +34,7 @@ public static class GpuInfoCommand
             if (parse.GetValue(json) is { } file)
             {
                 var report = new { probe = probe.Describe(), smoke = parse.GetValue(smoke) ? GpuSmoke.Report(checks) : null };
-                File.WriteAllText(file.FullName, JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower }));
+                Benchmarks.BenchmarkJson.Write(file.FullName, report);
             }
             return GpuSmoke.RequiredPassed(checks) ? 0 : 1;
         });

@@ -20,7 +20,7 @@ namespace OrleansServe.Cli.Commands;
 /// </summary>
 public static class SwapBenchCommand
 {
-    private static readonly string[] AllParts = ["bandwidth", "swapin", "coldstart", "share", "pairs"];
+    private static readonly string[] AllParts = ["bandwidth", "swapin", "coldstart", "share", "pairs", "green"];
 
     public static Command Create()
     {
@@ -34,6 +34,9 @@ public static class SwapBenchCommand
         var partitions = new Option<string>("--partitions") { Description = "SM shares for the share part", DefaultValueFactory = _ => "20,40,50,60,80,100" };
         var splits = new Option<string>("--pair-splits") { Description = "Complementary gpulet pairs for the pairs part, e.g. 50:50,40:60", DefaultValueFactory = _ => "50:50" };
         var pairBatch = new Option<int>("--pair-batch") { Description = "Batch size of both models in the pairs part", DefaultValueFactory = _ => 8 };
+        var pairs = new Option<string?>("--pairs") { Description = "Model pairs for the pairs part, each measured both ways, e.g. resnet50:bert_base (default: every ordered pair of the models)" };
+        var greenShare = new Option<int>("--green-share") { Description = "SM share in percent of the green part (its first model, grid caps against a green context)", DefaultValueFactory = _ => 50 };
+        var greenBatches = new Option<string>("--green-batches") { Description = "Batch sizes of the green part", DefaultValueFactory = _ => "1,8" };
         var coldBatch = new Option<int>("--cold-batch") { Description = "Batch size of the cold-start part", DefaultValueFactory = _ => 1 };
         var group = new Option<long>("--transfer-group-bytes") { Description = "Target size of a transfer group", DefaultValueFactory = _ => 2L << 20 };
         var reserved = new Option<long>("--reserved-bytes") { Description = "Device memory reserved (0: 90% of free memory on CUDA, 256 MiB on ilgpu-cpu)" };
@@ -42,7 +45,7 @@ public static class SwapBenchCommand
         var csvDir = new Option<DirectoryInfo?>("--csv-dir") { Description = "Write profile.csv (share part) and pairs.csv (pairs part) here" };
         var command = new Command("swap-bench", "Measure swapping and gpulets on a device: bandwidth, swap-in, cold start, latency by SM share, co-location slowdown")
         {
-            device, measure, models, sizes, repeats, batches, partitions, splits, pairBatch, coldBatch, group, reserved, budget, json, csvDir,
+            device, measure, models, sizes, repeats, batches, partitions, splits, pairBatch, pairs, greenShare, greenBatches, coldBatch, group, reserved, budget, json, csvDir,
         };
         command.SetAction(parse =>
         {
@@ -58,6 +61,9 @@ public static class SwapBenchCommand
                     [.. OptionLists.Items(parse.GetRequiredValue(partitions)).Select(v => (int)Positive(v, "SM share"))],
                     [.. OptionLists.Items(parse.GetRequiredValue(splits)).Select(Split)],
                     parse.GetValue(pairBatch),
+                    parse.GetValue(pairs) is { } p ? [.. OptionLists.Items(p).SelectMany(Pair)] : null,
+                    OptionLists.PositiveValue(parse.GetValue(greenShare), "green share"),
+                    OptionLists.Positive(parse.GetRequiredValue(greenBatches), "batch size"),
                     parse.GetValue(coldBatch),
                     parse.GetValue(group),
                     parse.GetValue(reserved),
@@ -82,11 +88,20 @@ public static class SwapBenchCommand
 
     private sealed record Settings(
         GpuDeviceKind Kind, string[] Parts, string[] Models, IReadOnlyList<long> Sizes, int Repeats, int[] Batches, int[] Partitions,
-        (int, int)[] Splits, int PairBatch, int ColdBatch, long TransferGroupBytes, long ReservedBytes, double BudgetSeconds,
-        FileInfo? Json, DirectoryInfo? CsvDir);
+        (int, int)[] Splits, int PairBatch, (string, string)[]? Pairs, int GreenShare, int[] GreenBatches, int ColdBatch, long TransferGroupBytes,
+        long ReservedBytes, double BudgetSeconds, FileInfo? Json, DirectoryInfo? CsvDir);
 
     private static long Positive(string text, string what) =>
         long.TryParse(text, out var value) && value > 0 ? value : throw new ArgumentException($"'{text}' is not a {what}");
+
+    // "a:b" is measured both ways: a beside b, and b beside a.
+    private static (string, string)[] Pair(string text)
+    {
+        var parts = text.Split(':');
+        return parts.Length == 2 && parts.All(p => p.Length > 0)
+            ? [(parts[0], parts[1]), (parts[1], parts[0])]
+            : throw new ArgumentException($"'{text}' is not a model pair like resnet50:bert_base");
+    }
 
     private static (int, int) Split(string text)
     {
@@ -108,15 +123,43 @@ public static class SwapBenchCommand
             ["runtime"] = RuntimeInformation.FrameworkDescription,
             ["transfer_group_bytes"] = settings.TransferGroupBytes,
         };
+        var errors = new Dictionary<string, string>();
+        report["errors"] = errors;
         var models = new List<BenchModel>();
         foreach (var argument in settings.Models)
         {
             var (bytes, name) = ModelSource.Read(argument);
             models.Add(new BenchModel(name, bytes, OnnxGraph.Read(bytes)));
         }
+        if (settings.Pairs?.SelectMany(p => new[] { p.Item1, p.Item2 }).FirstOrDefault(m => models.All(b => b.Name != m)) is { } stranger)
+        {
+            throw new ArgumentException($"pair model '{stranger}' is not among --models");
+        }
 
-        double bandwidth;
-        try
+        bool Wanted(params string[] parts) => settings.Parts.Intersect(parts).Any();
+
+        // Each part fails on its own: its error is recorded under its name and the next part runs.
+        async Task Part(string part, bool wanted, Func<Task> measure)
+        {
+            if (!wanted)
+            {
+                return;
+            }
+            try
+            {
+                await measure();
+            }
+            catch (Exception e) when (e is ModelPlanException || DeviceFailures.IsDeviceFailure(e))
+            {
+                errors[part] = $"{e.GetType().Name}: {e.Message}";
+                AnsiConsole.MarkupLineInterpolated($"[red]{part} failed:[/] {e.Message}");
+            }
+            Save();
+        }
+
+        // Swap-ins are judged against the pinned bandwidth, and cold starts against the swap-in time.
+        var bandwidth = double.NaN;
+        await Part("bandwidth", Wanted("bandwidth", "swapin", "coldstart"), async () =>
         {
             using var worker = await DeviceWorker.StartAsync(settings.Kind);
             report["device"] = worker.Description;
@@ -135,93 +178,111 @@ public static class SwapBenchCommand
                 report["pinned_knee_bytes"] = TransferBandwidth.Knee(points, "pinned");
                 AnsiConsole.MarkupLineInterpolated($"pinned knee (90% of the best median): {report["pinned_knee_bytes"]:N0} B");
             }
-        }
-        catch (NotSupportedException e)
-        {
-            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
-            return 1;
-        }
-        Save();
+        });
 
         var coldWarm = new Dictionary<string, (double Warm, double Pipelined, double TransferMs)>();
         var swapIns = new List<SwapInPoint>();
-        using (var bench = await SwapMeasurements.StartAsync(settings.Kind, models, SwapMode.Pipelined, settings.ReservedBytes, settings.TransferGroupBytes))
+        if (Wanted("swapin", "coldstart", "share", "pairs"))
         {
-            report["device"] = bench.Gpu.Name;
-            if (settings.Parts.Contains("swapin") || settings.Parts.Contains("coldstart"))
+            SwapMeasurements? bench = null;
+            await Part("device", true, async () =>
             {
-                swapIns = await bench.SwapInAsync(settings.Repeats, bandwidth, TimeLeft);
-                foreach (var p in swapIns)
-                {
-                    AnsiConsole.MarkupLineInterpolated($"swap-in {p.Model}: {p.WeightBytes:N0} B in {p.Groups} groups, {p.MedianMs:N3} ms vs {p.ExpectedMs:N3} ms at {p.BandwidthGbPerSecond:N2} GB/s ({p.Ratio:N2}x)");
-                }
-                report["swap_in"] = swapIns;
-                Save();
-            }
-            if (settings.Parts.Contains("coldstart"))
+                bench = await SwapMeasurements.StartAsync(settings.Kind, models, SwapMode.Pipelined, settings.ReservedBytes, settings.TransferGroupBytes);
+                report["device"] = bench.Gpu.Name;
+            });
+            if (bench is not null)
             {
-                foreach (var model in models.Where(_ => TimeLeft()))
+                using (bench)
                 {
-                    var warm = await bench.WarmAsync(model.Name, settings.ColdBatch, settings.Repeats);
-                    var cold = await bench.ColdAsync(model.Name, settings.ColdBatch, settings.Repeats);
-                    var transfer = swapIns.FirstOrDefault(s => s.Model == model.Name)?.MedianMs ?? double.NaN;
-                    coldWarm[model.Name] = (warm, cold, transfer);
+                    await Part("swapin", Wanted("swapin", "coldstart"), () => SwapIns(bench));
+                    await Part("coldstart", Wanted("coldstart"), async () =>
+                    {
+                        foreach (var model in models.Where(_ => TimeLeft()))
+                        {
+                            var warm = await bench.WarmAsync(model.Name, settings.ColdBatch, settings.Repeats);
+                            var cold = await bench.ColdAsync(model.Name, settings.ColdBatch, settings.Repeats);
+                            var transfer = swapIns.FirstOrDefault(s => s.Model == model.Name)?.MedianMs ?? double.NaN;
+                            coldWarm[model.Name] = (warm, cold, transfer);
+                        }
+                    });
+                    await Part("share", Wanted("share"), async () =>
+                    {
+                        // The profile's device column names the device type: the name up to its details, without commas.
+                        var deviceType = bench.Gpu.Name.Split(" (")[0].Replace(',', ' ');
+                        var rows = await bench.ShareAsync(settings.Partitions, settings.Batches, settings.Repeats, deviceType, TimeLeft,
+                            r => AnsiConsole.MarkupLineInterpolated($"share {r.Model} {r.Partition}% batch {r.Batch}: {r.LatencyMs:N3} ms"));
+                        report["share"] = rows.Select(r => new { r.Model, r.Partition, r.Batch, latency_ms = r.LatencyMs }).ToList();
+                        if (settings.CsvDir is not null)
+                        {
+                            settings.CsvDir.Create();
+                            await File.WriteAllTextAsync(Path.Combine(settings.CsvDir.FullName, "profile.csv"), new ProfileTable(rows).ToCsv());
+                        }
+                    });
+                    await Part("pairs", Wanted("pairs"), async () =>
+                    {
+                        var pairs = await bench.PairsAsync(settings.Splits, settings.PairBatch, settings.Repeats, TimeLeft,
+                            p => AnsiConsole.MarkupLineInterpolated($"pair {p.Model}@{p.Partition}% with {p.Neighbour}@{p.NeighbourPartition}%: {p.SoloMs:N3} -> {p.CoLocatedMs:N3} ms ({p.Slowdown:N3}x)"),
+                            settings.Pairs);
+                        report["pairs"] = pairs;
+                        if (settings.CsvDir is not null)
+                        {
+                            settings.CsvDir.Create();
+                            var lines = pairs.Select(p => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                                $"{p.Model},{p.Partition},{p.Neighbour},{p.NeighbourPartition},{p.Batch},{p.SoloMs:0.####},{p.CoLocatedMs:0.####},{p.Slowdown:0.####}"));
+                            await File.WriteAllLinesAsync(Path.Combine(settings.CsvDir.FullName, "pairs.csv"),
+                                ["model,partition,neighbour,neighbour_partition,batch,solo_ms,colocated_ms,slowdown", .. lines]);
+                        }
+                    });
                 }
-            }
-            if (settings.Parts.Contains("share"))
-            {
-                // The profile's device column names the device type: the name up to its details, without commas.
-                var deviceType = bench.Gpu.Name.Split(" (")[0].Replace(',', ' ');
-                var rows = await bench.ShareAsync(settings.Partitions, settings.Batches, settings.Repeats, deviceType, TimeLeft,
-                    r => AnsiConsole.MarkupLineInterpolated($"share {r.Model} {r.Partition}% batch {r.Batch}: {r.LatencyMs:N3} ms"));
-                report["share"] = rows.Select(r => new { r.Model, r.Partition, r.Batch, latency_ms = r.LatencyMs }).ToList();
-                if (settings.CsvDir is not null)
-                {
-                    settings.CsvDir.Create();
-                    await File.WriteAllTextAsync(Path.Combine(settings.CsvDir.FullName, "profile.csv"), new ProfileTable(rows).ToCsv());
-                }
-                Save();
-            }
-            if (settings.Parts.Contains("pairs"))
-            {
-                var pairs = await bench.PairsAsync(settings.Splits, settings.PairBatch, settings.Repeats, TimeLeft,
-                    p => AnsiConsole.MarkupLineInterpolated($"pair {p.Model}@{p.Partition}% with {p.Neighbour}@{p.NeighbourPartition}%: {p.SoloMs:N3} -> {p.CoLocatedMs:N3} ms ({p.Slowdown:N3}x)"));
-                report["pairs"] = pairs;
-                if (settings.CsvDir is not null)
-                {
-                    settings.CsvDir.Create();
-                    var lines = pairs.Select(p => string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                        $"{p.Model},{p.Partition},{p.Neighbour},{p.NeighbourPartition},{p.Batch},{p.SoloMs:0.####},{p.CoLocatedMs:0.####},{p.Slowdown:0.####}"));
-                    await File.WriteAllLinesAsync(Path.Combine(settings.CsvDir.FullName, "pairs.csv"),
-                        ["model,partition,neighbour,neighbour_partition,batch,solo_ms,colocated_ms,slowdown", .. lines]);
-                }
-                Save();
             }
         }
 
         if (coldWarm.Count > 0)
         {
-            using var baseline = await SwapMeasurements.StartAsync(settings.Kind, models, SwapMode.TransferThenRun, settings.ReservedBytes, settings.TransferGroupBytes);
-            var points = new List<ColdStartPoint>();
-            foreach (var (name, (warm, pipelined, transfer)) in coldWarm)
+            await Part("coldstart-baseline", true, async () =>
             {
-                var sequential = TimeLeft() ? await baseline.ColdAsync(name, settings.ColdBatch, settings.Repeats) : double.NaN;
-                var computeBound = warm >= transfer;
-                var goalMet = computeBound ? pipelined / warm <= 1.15 : pipelined <= transfer * 1.1;
-                points.Add(new ColdStartPoint(name, settings.ColdBatch, warm, pipelined, sequential, transfer, pipelined / warm, pipelined / transfer,
-                    computeBound ? "compute-bound" : "transfer-bound", goalMet));
-                AnsiConsole.MarkupLineInterpolated($"cold start {name} batch {settings.ColdBatch}: warm {warm:N3} ms, pipelined {pipelined:N3} ms, transfer-then-run {sequential:N3} ms, transfer {transfer:N3} ms ({(computeBound ? "compute" : "transfer")}-bound; goal {(goalMet ? "met" : "not met")})");
-            }
-            report["cold_start"] = points;
-            Save();
+                using var baseline = await SwapMeasurements.StartAsync(settings.Kind, models, SwapMode.TransferThenRun, settings.ReservedBytes, settings.TransferGroupBytes);
+                var points = new List<ColdStartPoint>();
+                foreach (var (name, (warm, pipelined, transfer)) in coldWarm)
+                {
+                    var sequential = TimeLeft() ? await baseline.ColdAsync(name, settings.ColdBatch, settings.Repeats) : double.NaN;
+                    var computeBound = warm >= transfer;
+                    var goalMet = computeBound ? pipelined / warm <= 1.15 : pipelined <= transfer * 1.1;
+                    points.Add(new ColdStartPoint(name, settings.ColdBatch, warm, pipelined, sequential, transfer, pipelined / warm, pipelined / transfer,
+                        computeBound ? "compute-bound" : "transfer-bound", goalMet));
+                    AnsiConsole.MarkupLineInterpolated($"cold start {name} batch {settings.ColdBatch}: warm {warm:N3} ms, pipelined {pipelined:N3} ms, transfer-then-run {sequential:N3} ms, transfer {transfer:N3} ms ({(computeBound ? "compute" : "transfer")}-bound; goal {(goalMet ? "met" : "not met")})");
+                }
+                report["cold_start"] = points;
+            });
         }
-        return 0;
+
+        await Part("green", Wanted("green"), async () =>
+        {
+            if (settings.Kind != GpuDeviceKind.Cuda)
+            {
+                throw new NotSupportedException("green contexts are a CUDA feature");
+            }
+            var points = await GreenContextComparison.MeasureAsync(models[0], settings.GreenShare, settings.GreenBatches, settings.Repeats,
+                p => AnsiConsole.MarkupLineInterpolated($"green {p.Model} batch {p.Batch} {p.Mode} ({p.SmCount} SMs): {p.MedianMs:N3} ms"));
+            report["green"] = points;
+        });
+        return errors.Count == 0 ? 0 : 1;
+
+        async Task SwapIns(SwapMeasurements bench)
+        {
+            swapIns = await bench.SwapInAsync(settings.Repeats, bandwidth, TimeLeft);
+            foreach (var p in swapIns)
+            {
+                AnsiConsole.MarkupLineInterpolated($"swap-in {p.Model}: {p.WeightBytes:N0} B in {p.Groups} groups, {p.MedianMs:N3} ms vs {p.ExpectedMs:N3} ms at {p.BandwidthGbPerSecond:N2} GB/s ({p.Ratio:N2}x)");
+            }
+            report["swap_in"] = swapIns;
+        }
 
         void Save()
         {
             if (settings.Json is not null)
             {
-                File.WriteAllText(settings.Json.FullName, JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower }));
+                BenchmarkJson.Write(settings.Json.FullName, report);
             }
         }
     }

@@ -49,22 +49,32 @@ public static class ModelRunners
     /// <exception cref="ModelPlanException">The engine cannot run the model.</exception>
     /// <exception cref="NotSupportedException">The device is not present.</exception>
     /// <param name="cudaGraphs">Replay the engine's forward pass from a CUDA graph (CUDA only).</param>
-    public static IModelRunner Load(RunDevice device, byte[] model, int ortThreads = 0, bool cudaGraphs = false) => device switch
+    /// <param name="worker">The engine's device to load onto, kept by the caller (several models share one device and
+    /// its compiled kernels); null starts a device of the runner's own.</param>
+    public static IModelRunner Load(RunDevice device, byte[] model, int ortThreads = 0, bool cudaGraphs = false, DeviceWorker? worker = null) => device switch
     {
         RunDevice.OrtCpu => new OrtRunner(model, ortThreads),
-        _ => EngineRunner.Load(device == RunDevice.Cuda ? GpuDeviceKind.Cuda : GpuDeviceKind.IlgpuCpu, model, cudaGraphs),
+        _ => EngineRunner.Load(device == RunDevice.Cuda ? GpuDeviceKind.Cuda : GpuDeviceKind.IlgpuCpu, model, cudaGraphs, worker),
     };
 
-    private sealed class EngineRunner(DeviceWorker worker, DeviceModel model) : IModelRunner
+    /// <summary>The engine kind a run device stands for; null for ONNX Runtime.</summary>
+    public static GpuDeviceKind? EngineKind(RunDevice device) => device switch
+    {
+        RunDevice.Cuda => GpuDeviceKind.Cuda,
+        RunDevice.IlgpuCpu => GpuDeviceKind.IlgpuCpu,
+        _ => null,
+    };
+
+    private sealed class EngineRunner(DeviceWorker worker, DeviceModel model, bool ownsWorker) : IModelRunner
     {
         public string Description => worker.Description;
 
         public string? Gemm => worker.GemmDescription + (model.CudaGraphFailure is { } failure ? $"; CUDA graph not used: {failure}" : "");
 
-        public static EngineRunner Load(GpuDeviceKind kind, byte[] bytes, bool cudaGraphs)
+        public static EngineRunner Load(GpuDeviceKind kind, byte[] bytes, bool cudaGraphs, DeviceWorker? shared)
         {
             var graph = OnnxGraph.Read(bytes);
-            var worker = DeviceWorker.StartAsync(kind).GetAwaiter().GetResult();
+            var worker = shared ?? DeviceWorker.StartAsync(kind).GetAwaiter().GetResult();
             try
             {
                 return new EngineRunner(worker, worker.Run(device =>
@@ -72,9 +82,9 @@ public static class ModelRunners
                     var model = DeviceModel.Load(device, graph);
                     model.UseCudaGraphs = cudaGraphs;
                     return model;
-                }));
+                }), shared is null);
             }
-            catch
+            catch when (shared is null)
             {
                 worker.Dispose();
                 throw;
@@ -101,7 +111,10 @@ public static class ModelRunners
                 model.Dispose();
                 return true;
             });
-            worker.Dispose();
+            if (ownsWorker)
+            {
+                worker.Dispose();
+            }
         }
     }
 

@@ -27,12 +27,16 @@ public sealed class DeviceWorker : IDisposable
 
     /// <summary>Starts the thread and creates the device on it.</summary>
     /// <exception cref="NotSupportedException">The kind of device is not present.</exception>
-    public static async Task<DeviceWorker> StartAsync(GpuDeviceKind kind, int ordinal = 0, Func<GpuDevice, IGemm?>? gemmFactory = null)
+    public static Task<DeviceWorker> StartAsync(GpuDeviceKind kind, int ordinal = 0, Func<GpuDevice, IGemm?>? gemmFactory = null) =>
+        StartAsync($"gpu-{kind}-{ordinal}", () => GpuDevice.Create(kind, ordinal, gemmFactory));
+
+    /// <summary>Starts a thread named <paramref name="name"/> and makes the device there with <paramref name="create"/>.</summary>
+    public static async Task<DeviceWorker> StartAsync(string name, Func<GpuDevice> create)
     {
-        var thread = new DeviceThreads($"gpu-{kind}-{ordinal}", 1);
+        var thread = new DeviceThreads(name, 1);
         try
         {
-            var device = await thread.RunAsync(() => GpuDevice.Create(kind, ordinal, gemmFactory));
+            var device = await thread.RunAsync(create);
             return new DeviceWorker(thread, device);
         }
         catch

@@ -247,9 +247,13 @@ public sealed class GpuExecutionDevice : IExecutionDevice
         return (long)(free * options.ReservedFraction);
     }
 
+    /// <summary>True once <see cref="Dispose"/> has begun.</summary>
+    public bool IsDisposed { get; private set; }
+
     /// <summary>Finishes batches in flight, evicts every model, then releases the memory and the device.</summary>
     public void Dispose()
     {
+        IsDisposed = true;
         gpulets.Dispose();
         Copier.Dispose();
         rootThread.RunAsync(() =>
