@@ -87,8 +87,15 @@ public sealed class AcceptanceReportTests : IDisposable
                 new JsonObject { ["model"] = "vgg16", ["median_ms"] = 12.0, ["expected_ms"] = 10.0, ["ratio"] = 1.2 }),
             ["cold_start"] = new JsonArray(new JsonObject
             {
-                ["model"] = "resnet50", ["warm_ms"] = 4.0, ["pipelined_cold_ms"] = 5.0, ["transfer_ms"] = 2.1, ["cold_over_warm"] = 1.25,
-                ["cold_over_transfer"] = 2.4, ["regime"] = "compute-bound", ["goal_met"] = false, ["transfer_then_run_cold_ms"] = 6.0,
+                ["model"] = "resnet50",
+                ["warm_ms"] = 4.0,
+                ["pipelined_cold_ms"] = 5.0,
+                ["transfer_ms"] = 2.1,
+                ["cold_over_warm"] = 1.25,
+                ["cold_over_transfer"] = 2.4,
+                ["regime"] = "compute-bound",
+                ["goal_met"] = false,
+                ["transfer_then_run_cold_ms"] = 6.0,
             }),
         };
 
