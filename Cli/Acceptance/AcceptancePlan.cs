@@ -40,8 +40,13 @@ public static class AcceptancePlan
     /// <summary>The co-located pairs, each measured both ways.</summary>
     public static readonly string[] Pairs = ["resnet50:bert_base", "resnet50:vgg16", "mobilenet_v2:bert_base", "vgg16:mobilenet_v2"];
 
-    /// <summary>The SM shares and batches of the profile table.</summary>
-    public const string Shares = "20,40,50,60,80,100";
+    /// <summary>
+    /// The SM shares of the profile table, in the order they are measured: spread first, so a stage cut short by its
+    /// deadline still has the curve's ends and middle.
+    /// </summary>
+    public const string Shares = "100,20,50,80,40,60";
+
+    /// <summary>The batches of the profile table.</summary>
 
     public const string ShareBatches = "1,2,4,8,16,32";
 
@@ -70,7 +75,7 @@ public static class AcceptancePlan
                 [.. run.Self.Skip(1), "gpu-info", "--smoke", "--device", run.Device, "--json", run.Work("smoke.json")]),
             Cli("parity-tiny", "parity against ONNX Runtime CPU: every tiny zoo model at batch 1 and 3", 35,
                 "bench", "--device", run.Device, "--models", tiny, "--batches", "1,3", "--parity", "--iterations", "3", "--warmup", "1", "--json", run.Work("parity-tiny.json")),
-            Cli("parity-full", $"parity against ONNX Runtime CPU: every {(run.DryRun ? "tiny (dry run)" : "full-size")} zoo model at batch 1", 55,
+            Cli("parity-full", $"parity against ONNX Runtime CPU: every {(run.DryRun ? "tiny (dry run)" : "full-size")} zoo model at batch 1", 50,
                 "bench", "--device", run.Device, "--models", full, "--batches", "1", "--parity", "--iterations", "3", "--warmup", "1", "--json", run.Work("parity-full.json")),
             Cli("latency", "warm latency by kernel launches at batch 1 and 8", 40,
                 "bench", "--device", run.Device, "--models", Models(LatencyModels), "--batches", "1,8", "--iterations", iterations, "--warmup", "5", "--json", run.Work("latency.json")),
@@ -89,10 +94,10 @@ public static class AcceptancePlan
             Cli("share", "latency by SM share and batch of the nine scheduler models (the profile table)", 80,
                 "swap-bench", "--device", run.Device, "--measure", "share", "--models", Models(SchedulerModels), "--partitions", Shares, "--batches", ShareBatches,
                 "--repeats", repeats, "--reserved-bytes", reserved, "--csv-dir", run.WorkFolder, "--json", run.Work("share.json")),
-            Cli("pairs", "slowdown of pairs on complementary gpulets, 50:50 and 20:80", 40,
+            Cli("pairs", "slowdown of pairs on complementary gpulets, 50:50 and 20:80", 35,
                 "swap-bench", "--device", run.Device, "--measure", "pairs", "--models", Models(LatencyModels), "--pairs", PairList(), "--pair-splits", "50:50,20:80",
                 "--pair-batch", "8", "--repeats", repeats, "--reserved-bytes", reserved, "--csv-dir", run.WorkFolder, "--json", run.Work("pairs.json")),
-            Cli("green", "one model at 50% through a green context against grid capping", 20,
+            Cli("green", "one model at 50% through a green context against grid capping", 30,
                 "swap-bench", "--device", run.Device, "--measure", "green", "--models", Model("resnet50"), "--green-share", "50", "--green-batches", "1,8",
                 "--repeats", run.DryRun ? "3" : "20", "--json", run.Work("green.json")) with { SkipWhen = () => NoGreenContexts(run.Work("smoke.json")) },
         ];

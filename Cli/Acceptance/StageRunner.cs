@@ -106,15 +106,28 @@ public sealed class StageRunner(string workFolder, TextWriter log)
         var timedOut = false;
         try
         {
+            // Completes once the process has exited and its output has been read to the end.
             await process.WaitForExitAsync(timeout.Token);
         }
         catch (OperationCanceledException)
         {
             timedOut = true;
-            process.Kill(entireProcessTree: true);
+            Kill(process);
         }
-        // Drains the redirected output after the exit (or the kill).
-        await process.WaitForExitAsync(CancellationToken.None);
+        if (timedOut || !process.HasExited)
+        {
+            // A process stuck in the driver, or a child that left the tree and kept the output open, must not hold up
+            // the run: give the drain a few seconds, then go on without it.
+            using var drain = new CancellationTokenSource(DrainWait);
+            try
+            {
+                await process.WaitForExitAsync(drain.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                Write($"=== {stage.Name}: its output did not close within {DrainWait.TotalSeconds:0} s of the kill; going on");
+            }
+        }
         var seconds = clock.Elapsed.TotalSeconds;
         if (timedOut)
         {
@@ -147,6 +160,21 @@ public sealed class StageRunner(string workFolder, TextWriter log)
                 }
             }
             Write($"[{stage.Name}] {text}");
+        }
+    }
+
+    /// <summary>How long the output of a killed stage may take to close.</summary>
+    public static readonly TimeSpan DrainWait = TimeSpan.FromSeconds(10);
+
+    private static void Kill(Process process)
+    {
+        try
+        {
+            process.Kill(entireProcessTree: true);
+        }
+        catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception)
+        {
+            // It exited between the deadline and the kill.
         }
     }
 

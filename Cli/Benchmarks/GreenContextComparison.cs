@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using OrleansServe.Cli.Commands;
 using OrleansServe.Engine.Gpu;
+using OrleansServe.Engine.Gpu.Native;
 
 namespace OrleansServe.Cli.Benchmarks;
 
@@ -16,30 +17,44 @@ public sealed record GreenPoint(string Model, int Batch, string Mode, int SmCoun
 /// </summary>
 public static class GreenContextComparison
 {
-    public static async Task<List<GreenPoint>> MeasureAsync(BenchModel model, int sharePercent, IReadOnlyList<int> batches, int repeats, Action<GreenPoint> progress)
+    /// <summary>
+    /// Times <paramref name="model"/> whole, on a grid-capped gpulet and in a green context. The green context's SMs are
+    /// <paramref name="sharePercent"/> of the device rounded up to the driver's granularity, and the gpulet gets the
+    /// share nearest that many SMs, so both modes run on (nearly) the same SMs. No new measurement starts once
+    /// <paramref name="timeLeft"/> says no; <paramref name="progress"/> sees each point as it is made.
+    /// </summary>
+    public static async Task<List<GreenPoint>> MeasureAsync(
+        BenchModel model, int sharePercent, IReadOnlyList<int> batches, int repeats, Func<bool> timeLeft, Action<GreenPoint> progress)
     {
         var points = new List<GreenPoint>();
-        int smCount;
+        int greenSms;
         using (var worker = await DeviceWorker.StartAsync(GpuDeviceKind.Cuda))
         {
-            smCount = worker.Run(device =>
+            greenSms = worker.Run(device =>
             {
-                points.AddRange(On(device, "whole", device.Accelerator.NumMultiprocessors, model, batches, repeats, progress));
-                using var gpulet = device.CreatePartition(sharePercent);
-                points.AddRange(On(gpulet, "grid-cap", gpulet.SmCount, model, batches, repeats, progress));
-                return gpulet.SmCount;
+                var all = device.Accelerator.NumMultiprocessors;
+                var sms = new GreenContextApi(CudaDriverApi.Load()).RoundToGranularity(0, Math.Max(1, (int)Math.Round(all * sharePercent / 100.0)));
+                points.AddRange(On(device, "whole", all, model, batches, repeats, timeLeft, progress));
+                using var gpulet = device.CreatePartition(Math.Clamp((int)Math.Round(100.0 * sms / all), 1, 100));
+                points.AddRange(On(gpulet, "grid-cap", gpulet.SmCount, model, batches, repeats, timeLeft, progress));
+                return sms;
             });
         }
-        using var green = await DeviceWorker.StartAsync("gpu-green", () => GpuDevice.CreateOnGreenContext(0, smCount));
-        points.AddRange(green.Run(device => On(device, "green", device.SmCount, model, batches, repeats, progress)));
+        if (!timeLeft())
+        {
+            return points;
+        }
+        using var green = await DeviceWorker.StartAsync("gpu-green", () => GpuDevice.CreateOnGreenContext(0, greenSms));
+        points.AddRange(green.Run(device => On(device, "green", device.SmCount, model, batches, repeats, timeLeft, progress)));
         return points;
     }
 
-    private static List<GreenPoint> On(GpuDevice device, string mode, int sms, BenchModel model, IReadOnlyList<int> batches, int repeats, Action<GreenPoint> progress)
+    private static List<GreenPoint> On(
+        GpuDevice device, string mode, int sms, BenchModel model, IReadOnlyList<int> batches, int repeats, Func<bool> timeLeft, Action<GreenPoint> progress)
     {
         var points = new List<GreenPoint>();
         using var loaded = DeviceModel.Load(device, model.Graph);
-        foreach (var batch in batches)
+        foreach (var batch in batches.TakeWhile(_ => timeLeft()))
         {
             var inputs = BenchCommand.SyntheticInputs(model.Graph, batch);
             var shapes = inputs.ToDictionary(i => i.Name, i => i.Shape.Select(d => (int)d).ToArray());

@@ -13,6 +13,14 @@ namespace OrleansServe.Cli.Benchmarks;
 /// <param name="Memory">"pageable" (a managed array) or "pinned" (page-locked native memory, copied asynchronously).</param>
 public sealed record BandwidthPoint(string Memory, long Bytes, int Repeats, double BestGbPerSecond, double MedianGbPerSecond);
 
+/// <summary>The points measured, and why there are no pinned ones when the driver would not register the buffer.</summary>
+public sealed record BandwidthMeasurement(IReadOnlyList<BandwidthPoint> Points, string? PinnedFailure)
+{
+    /// <summary>The best median of the pinned points, else of the pageable ones (what swap-ins then copy from).</summary>
+    public double SwapBandwidthGbPerSecond =>
+        Points.Where(p => p.Memory == (PinnedFailure is null ? "pinned" : "pageable")).Select(p => p.MedianGbPerSecond).DefaultIfEmpty(double.NaN).Max();
+}
+
 /// <summary>
 /// Measures host-to-device copy bandwidth across transfer sizes, pageable against pinned, to find the knee (the
 /// smallest transfer that reaches 90% of the best bandwidth), which sets the transfer-group size of swap-ins.
@@ -26,10 +34,11 @@ public static class TransferBandwidth
     /// Runs on the device's thread; each size is copied <paramref name="repeats"/> times from each memory kind. The
     /// pinned side is one buffer of the largest size, registered once with <paramref name="registrar"/> (the driver
     /// refuses a second registration of a range it already holds), and each size copies its prefix. On CUDA the
-    /// pinned copies are the swap-in's own (cuMemcpyHtoDAsync); elsewhere a plain copy.
+    /// pinned copies are the swap-in's own (cuMemcpyHtoDAsync); elsewhere a plain copy. When the driver refuses to
+    /// register the buffer, the pageable points are still measured and the refusal is returned in place of pinned ones.
     /// </summary>
     /// <param name="registrar">Registers the pinned buffer; <see cref="CudaHostRegistrar"/> on CUDA when null, none elsewhere.</param>
-    public static unsafe List<BandwidthPoint> Measure(GpuDevice device, IReadOnlyList<long> sizes, int repeats, IHostMemoryRegistrar? registrar = null)
+    public static unsafe BandwidthMeasurement Measure(GpuDevice device, IReadOnlyList<long> sizes, int repeats, IHostMemoryRegistrar? registrar = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(repeats, 1);
         var largest = sizes.Max();
@@ -41,19 +50,19 @@ public static class TransferBandwidth
         registrar ??= api is null ? null : new CudaHostRegistrar(api, device.Accelerator.Bind);
         using var pinned = new PinnedHostBuffer(largest, registrar);
         new Span<byte>(pageable).CopyTo(new Span<byte>((void*)pinned.Pointer, (int)Math.Min(largest, int.MaxValue)));
-        if (registrar is not null && !pinned.IsRegistered)
-        {
-            throw new InvalidOperationException($"the pinned buffer could not be registered: {pinned.RegistrationFailure}");
-        }
+        var failure = registrar is not null && !pinned.IsRegistered ? pinned.RegistrationFailure ?? "the driver refused the buffer" : null;
         foreach (var bytes in sizes)
         {
             var view = target.View.SubView(0, bytes);
             points.Add(Time("pageable", bytes, repeats, () => view.CopyFromCPU(device.Stream, ref pageable[0], bytes)));
-            points.Add(Time("pinned", bytes, repeats, api is not null && device.Stream is CudaStream stream
-                ? () => api.CopyHostToDeviceAsync(target.NativePtr, pinned.Pointer, bytes, stream.StreamPtr)
-                : () => view.CopyFromCPU(device.Stream, ref *(byte*)pinned.Pointer, bytes)));
+            if (failure is null)
+            {
+                points.Add(Time("pinned", bytes, repeats, api is not null && device.Stream is CudaStream stream
+                    ? () => api.CopyHostToDeviceAsync(target.NativePtr, pinned.Pointer, bytes, stream.StreamPtr)
+                    : () => view.CopyFromCPU(device.Stream, ref *(byte*)pinned.Pointer, bytes)));
+            }
         }
-        return points;
+        return new BandwidthMeasurement(points, failure);
 
         BandwidthPoint Time(string memory, long bytes, int count, Action copy)
         {

@@ -75,6 +75,8 @@ public static class BenchCommand
         // One engine device for every model (its kernels compile once); a device failure starts a fresh one, since a
         // failed CUDA context stays failed.
         DeviceWorker? worker = null;
+        // Set when a failure left CUDA unusable in this process (a sticky error): later models are not tried.
+        string? unusable = null;
         try
         {
             foreach (var modelArgument in models)
@@ -90,6 +92,12 @@ public static class BenchCommand
                     AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
                     return 1;
                 }
+                if (unusable is not null)
+                {
+                    results.AddRange(batches.Select(b => new BenchResult(name, b, 0, 0, 0, 0, 0, null, $"skipped: {unusable}")));
+                    Save();
+                    continue;
+                }
                 IModelRunner runner;
                 try
                 {
@@ -104,7 +112,7 @@ public static class BenchCommand
                     AnsiConsole.MarkupLineInterpolated($"[red]{name}:[/] {e.Message}");
                     results.AddRange(batches.Select(b => new BenchResult(name, b, 0, 0, 0, 0, 0, null, e.Message)));
                     Save();
-                    Restart(e);
+                    Restart(name, e);
                     continue;
                 }
                 Exception? deviceFailure = null;
@@ -148,7 +156,7 @@ public static class BenchCommand
                         deviceFailure ??= e;
                     }
                 }
-                Restart(deviceFailure);
+                Restart(name, deviceFailure);
             }
         }
         finally
@@ -158,10 +166,23 @@ public static class BenchCommand
         Save();
         return results.Any(r => r.Error is not null && !r.Error.StartsWith("skipped", StringComparison.Ordinal)) ? 1 : 0;
 
-        void Restart(Exception? cause)
+        // After a device failure the next model gets a fresh device, if one still works in this process.
+        void Restart(string model, Exception? cause)
         {
-            if (cause is not (null or ModelPlanException))
+            if (cause is null or ModelPlanException || ModelRunners.EngineKind(device) is not { } kind)
             {
+                return;
+            }
+            Release();
+            try
+            {
+                worker = DeviceWorker.StartAsync(kind).GetAwaiter().GetResult();
+                worker.Run(GpuSmoke.LaunchKernel);
+            }
+            catch (Exception e) when (DeviceFailures.IsDeviceFailure(e))
+            {
+                unusable = $"the device is unusable in this process since {model} failed ({cause.Message}): {e.Message}";
+                AnsiConsole.MarkupLineInterpolated($"[red]{unusable}[/]");
                 Release();
             }
         }

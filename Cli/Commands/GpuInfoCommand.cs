@@ -22,19 +22,24 @@ public static class GpuInfoCommand
         {
             var probe = GpuProbe.Run();
             Console.Write(probe.Describe());
-            IReadOnlyList<SmokeCheck> checks = [];
-            if (parse.GetValue(smoke))
+            var checks = new List<SmokeCheck>();
+            void Save()
             {
-                checks = GpuSmoke.Run(parse.GetRequiredValue(device) == "cuda" ? GpuDeviceKind.Cuda : GpuDeviceKind.IlgpuCpu);
-                foreach (var check in checks)
+                if (parse.GetValue(json) is { } file)
                 {
-                    Console.WriteLine(check.Line);
+                    Benchmarks.BenchmarkJson.Write(file.FullName, new { probe = probe.Describe(), smoke = parse.GetValue(smoke) ? GpuSmoke.Report(checks) : null });
                 }
             }
-            if (parse.GetValue(json) is { } file)
+            Save();
+            if (parse.GetValue(smoke))
             {
-                var report = new { probe = probe.Describe(), smoke = parse.GetValue(smoke) ? GpuSmoke.Report(checks) : null };
-                Benchmarks.BenchmarkJson.Write(file.FullName, report);
+                // Each line and the file as each check ends: a native fault in a later check keeps what came before.
+                GpuSmoke.Run(parse.GetRequiredValue(device) == "cuda" ? GpuDeviceKind.Cuda : GpuDeviceKind.IlgpuCpu, progress: check =>
+                {
+                    checks.Add(check);
+                    Console.WriteLine(check.Line);
+                    Save();
+                });
             }
             return GpuSmoke.RequiredPassed(checks) ? 0 : 1;
         });

@@ -165,9 +165,17 @@ public static class SwapBenchCommand
             report["device"] = worker.Description;
             AnsiConsole.MarkupLineInterpolated($"{worker.Description}");
             var measureAll = settings.Parts.Contains("bandwidth");
-            var points = worker.Run(d => TransferBandwidth.Measure(d, measureAll ? settings.Sizes : [settings.Sizes.Max()], settings.Repeats));
-            bandwidth = points.Where(p => p.Memory == "pinned").Max(p => p.MedianGbPerSecond);
-            report["pinned_bandwidth_gb_per_second"] = bandwidth;
+            var measured = worker.Run(d => TransferBandwidth.Measure(d, measureAll ? settings.Sizes : [settings.Sizes.Max()], settings.Repeats));
+            var points = measured.Points;
+            bandwidth = measured.SwapBandwidthGbPerSecond;
+            report["pinned_bandwidth_gb_per_second"] = measured.PinnedFailure is null ? bandwidth : double.NaN;
+            if (measured.PinnedFailure is { } refused)
+            {
+                // Swap-ins then copy from unregistered memory too, so they are judged against the pageable bandwidth.
+                report["pinned_registration_failure"] = refused;
+                errors["pinned"] = refused;
+                AnsiConsole.MarkupLineInterpolated($"[red]pinned memory refused:[/] {refused}; swap-ins are judged against pageable bandwidth");
+            }
             if (measureAll)
             {
                 foreach (var p in points)
@@ -262,9 +270,14 @@ public static class SwapBenchCommand
             {
                 throw new NotSupportedException("green contexts are a CUDA feature");
             }
-            var points = await GreenContextComparison.MeasureAsync(models[0], settings.GreenShare, settings.GreenBatches, settings.Repeats,
-                p => AnsiConsole.MarkupLineInterpolated($"green {p.Model} batch {p.Batch} {p.Mode} ({p.SmCount} SMs): {p.MedianMs:N3} ms"));
+            var points = new List<GreenPoint>();
             report["green"] = points;
+            await GreenContextComparison.MeasureAsync(models[0], settings.GreenShare, settings.GreenBatches, settings.Repeats, TimeLeft, p =>
+            {
+                points.Add(p);
+                Save();
+                AnsiConsole.MarkupLineInterpolated($"green {p.Model} batch {p.Batch} {p.Mode} ({p.SmCount} SMs): {p.MedianMs:N3} ms");
+            });
         });
         return errors.Count == 0 ? 0 : 1;
 

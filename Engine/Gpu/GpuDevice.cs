@@ -152,14 +152,17 @@ public sealed class GpuDevice : IDisposable
         }
         var context = CudaContext();
         CudaAccelerator? accelerator = null;
+        GreenContext? green = null;
         try
         {
             accelerator = CudaAccelerator(context, ordinal);
-            var green = GreenContext.Adopt(api, accelerator, ordinal, smCount);
+            green = GreenContext.Adopt(api, accelerator, ordinal, smCount);
             return new GpuDevice(context, accelerator, GpuDeviceKind.Cuda, gemmFactory, green);
         }
-        catch when (accelerator is null)
+        catch when (green is null)
         {
+            // Before the accelerator took the green context's handle, ILGPU can still release what it made.
+            accelerator?.Dispose();
             context.Dispose();
             throw;
         }
@@ -217,8 +220,9 @@ public sealed class GpuDevice : IDisposable
         try
         {
             var gemm = new CuBlasGemm(cuda, stream);
-            // A cuBLAS without cublasSetSmCountTarget still computes correctly, sized for the whole GPU.
-            device.GemmSmCapped = device.SmPercent < 100 && gemm.SetSmCountTarget(device.SmCount);
+            // A cuBLAS without cublasSetSmCountTarget still computes correctly, sized for the whole GPU. A green context
+            // has fewer SMs than the device too: its GEMMs are sized for them.
+            device.GemmSmCapped = (device.SmPercent < 100 || device.Green is not null) && gemm.SetSmCountTarget(device.SmCount);
             return gemm;
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or Native.CuBlasException or NotSupportedException)
@@ -257,12 +261,31 @@ public sealed class GpuDevice : IDisposable
     /// <summary>Disposes the GEMM and stream; the accelerator too unless this is a partition or on a green context.</summary>
     public void Dispose()
     {
-        Gemm.Dispose();
-        Stream.Dispose();
-        if (ownsAccelerator)
+        // Each step runs even when one before it throws (a failed device may fail to tear down); the first failure escapes.
+        try
         {
-            Accelerator.Dispose();
-            context.Dispose();
+            Gemm.Dispose();
+        }
+        finally
+        {
+            try
+            {
+                Stream.Dispose();
+            }
+            finally
+            {
+                if (ownsAccelerator)
+                {
+                    try
+                    {
+                        Accelerator.Dispose();
+                    }
+                    finally
+                    {
+                        context.Dispose();
+                    }
+                }
+            }
         }
     }
 }
@@ -289,6 +312,10 @@ public sealed record LaunchLimits(int GroupSize, int MaxGroups, int MaxRowGroups
 /// </summary>
 public sealed class GreenContext
 {
+    // The accelerators and ILGPU contexts of green devices, which are never disposed: kept reachable so no finalizer
+    // tears them down under the process (ILGPU would destroy a context it did not create).
+    private static readonly List<object> KeptAlive = [];
+
     private GreenContext(IntPtr handle, IntPtr context, int smCount, int requested, int granularity)
     {
         Handle = handle;
@@ -315,14 +342,19 @@ public sealed class GreenContext
 
     internal static GreenContext Adopt(Native.GreenContextApi api, CudaAccelerator accelerator, int ordinal, int smCount)
     {
-        var granularity = api.SplitGranularity(ordinal);
-        var (handle, context, sms) = api.Create(ordinal, smCount);
         // Accelerator.NativePtr has a protected setter: ILGPU binds (cuCtxSetCurrent) whatever it holds.
         var setter = typeof(Accelerator).GetProperty(nameof(Accelerator.NativePtr))?.GetSetMethod(nonPublic: true)
             ?? throw new NotSupportedException("this ILGPU has no settable Accelerator.NativePtr; green contexts need ILGPU 1.5");
+        var granularity = api.SplitGranularity(ordinal);
+        var (handle, context, sms) = api.Create(ordinal, smCount);
         setter.Invoke(accelerator, [context]);
         // Other threads make it current when they bind the accelerator; this one has it bound already, so ILGPU would skip it.
         api.MakeCurrent(context);
+        lock (KeptAlive)
+        {
+            KeptAlive.Add(accelerator);
+            KeptAlive.Add(accelerator.Context);
+        }
         return new GreenContext(handle, context, sms, smCount, granularity);
     }
 }

@@ -42,10 +42,13 @@ public sealed record SmokeCheck(string Name, bool Required, SmokeOutcome Outcome
 /// </summary>
 public static class GpuSmoke
 {
-    /// <summary>Runs every check on device <paramref name="ordinal"/> of <paramref name="kind"/>, on the calling thread.</summary>
-    public static IReadOnlyList<SmokeCheck> Run(GpuDeviceKind kind, int ordinal = 0)
+    /// <summary>
+    /// Runs every check on device <paramref name="ordinal"/> of <paramref name="kind"/>, on the calling thread;
+    /// <paramref name="progress"/> sees each as it ends (so what is known survives a native fault in a later one).
+    /// </summary>
+    public static IReadOnlyList<SmokeCheck> Run(GpuDeviceKind kind, int ordinal = 0, Action<SmokeCheck>? progress = null)
     {
-        var checks = new List<SmokeCheck>();
+        var checks = new ProgressList(progress);
         var cuda = kind == GpuDeviceKind.Cuda;
         GpuDevice? device = null;
         try
@@ -70,6 +73,7 @@ public static class GpuSmoke
             checks.Add(Check("host-registration", true, () => RegisteredCopy(device)));
             checks.Add(Check("cuda-graph", false, () => GraphReplay(device)));
             checks.Add(Check("green-contexts", false, () => GreenContexts(ordinal)));
+            checks.Add(Check("green-launch", false, () => GreenLaunch(ordinal)));
             checks.Add(Check("memory", false, () => Reserve(accelerator)));
             return checks;
         }
@@ -82,8 +86,19 @@ public static class GpuSmoke
     /// <summary>The CUDA-only checks, in order, and whether each is required.</summary>
     public static IReadOnlyList<(string Name, bool Required)> CudaOnly { get; } =
     [
-        ("cublas", true), ("events", true), ("host-registration", true), ("cuda-graph", false), ("green-contexts", false), ("memory", false),
+        ("cublas", true), ("events", true), ("host-registration", true), ("cuda-graph", false), ("green-contexts", false), ("green-launch", false),
+        ("memory", false),
     ];
+
+    /// <summary>The checks so far, each handed to the caller's progress as it is added.</summary>
+    private sealed class ProgressList(Action<SmokeCheck>? progress) : List<SmokeCheck>
+    {
+        public new void Add(SmokeCheck check)
+        {
+            base.Add(check);
+            progress?.Invoke(check);
+        }
+    }
 
     /// <summary>Whether every required check passed.</summary>
     public static bool RequiredPassed(IEnumerable<SmokeCheck> checks) => checks.All(c => !c.Required || c.Outcome != SmokeOutcome.Failed);
@@ -119,8 +134,11 @@ public static class GpuSmoke
             $"library {CudaDriver.DescribeDriverLibrary()}";
     }
 
-    // The kernel check: loading the engine's kernels is the driver JIT-compiling ILGPU's PTX; one launch checks a result.
-    private static string LaunchKernel(GpuDevice device)
+    /// <summary>
+    /// One launch of an engine kernel, its result read back and checked (the kernel check; also how a caller tells a
+    /// device that still works from one a failure has left unusable). Throws when the result is wrong or the launch fails.
+    /// </summary>
+    public static string LaunchKernel(GpuDevice device)
     {
         const int n = 4097;
         using var buffer = device.Accelerator.Allocate1D<float>(n);
@@ -166,7 +184,9 @@ public static class GpuSmoke
         var done = api.CreateEvent(blockingSync: true);
         try
         {
-            device.Kernels.Fill(first, device.Launch(n), source.View, n, 7f);
+            device.Kernels.Fill(first, device.Launch(n), source.View, n, 0f);
+            // One group of one warp walking the whole buffer: long enough that a copy not held back would read zeros.
+            device.Kernels.Fill(first, new KernelConfig(1, device.Accelerator.WarpSize), source.View, n, 7f);
             api.RecordEvent(done, first.StreamPtr);
             api.StreamWaitEvent(second.StreamPtr, done);
             api.CopyDeviceToDeviceAsync(target.NativePtr, source.NativePtr, n * sizeof(float), second.StreamPtr);
@@ -249,6 +269,33 @@ public static class GpuSmoke
         return string.Create(CultureInfo.InvariantCulture,
             $"driver {api.DriverVersion}: exports {string.Join(", ", GreenContextApi.Exports)}; {sms.SmCount} SMs, split granularity {granularity} SMs" +
             $"{(sms.MinPartitionSize is { } min ? $", min partition {min}, co-scheduled alignment {sms.CoscheduledAlignment}" : "")}");
+    }
+
+    // On a thread of its own: a green context may be current on one thread at a time, and this one holds the device's.
+    private static string GreenLaunch(int ordinal)
+    {
+        string? detail = null;
+        Exception? failure = null;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                var sms = new GreenContextApi(CudaDriverApi.Load()).SplitGranularity(ordinal) * 2;
+                using var device = GpuDevice.CreateOnGreenContext(ordinal, sms);
+                detail = $"a green context of {device.SmCount} SMs ran an engine kernel: {LaunchKernel(device)}; its GEMM: {device.Gemm.Name}";
+            }
+            catch (Exception e)
+            {
+                failure = e;
+            }
+        });
+        thread.Start();
+        thread.Join();
+        if (failure is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+        }
+        return detail!;
     }
 
     private static string Reserve(CudaAccelerator accelerator)

@@ -178,6 +178,7 @@ public sealed class WeightTransfer
     private readonly CancellationTokenSource cancel = new();
     private int landedCount;
     private int eventsDestroyed;
+    private int finishedCalled;
 
     private readonly Action finished;
 
@@ -193,8 +194,7 @@ public sealed class WeightTransfer
         Events = cuda is null ? [] : CreateEvents(cuda, groups);
         if (groups == 0)
         {
-            finished();
-            completion.SetResult();
+            Finish(null);
         }
     }
 
@@ -277,6 +277,11 @@ public sealed class WeightTransfer
 
     internal void Finish(Exception? error)
     {
+        // Once: the copy thread finishes every transfer it is given, also one with no groups that finished at once.
+        if (Interlocked.Exchange(ref finishedCalled, 1) != 0)
+        {
+            return;
+        }
         finished();
         if (error is not null)
         {

@@ -92,13 +92,38 @@ public sealed unsafe class GreenContextApi
     }
 
     /// <summary>
-    /// The SM granularity of device <paramref name="ordinal"/>: the size of the smallest group a split asking for one
-    /// SM gets (the driver rounds up to what the architecture allows: 8 SMs on compute capability 9.x).
+    /// The SM granularity of device <paramref name="ordinal"/>: the smallest group a split can make. CUDA 13 drivers
+    /// report it; otherwise it is the size of the group a split asking for the fewest SMs gets, trying 1, 2, 4 and 8
+    /// (compute capability 9.x wants multiples of 8, and a driver may refuse a smaller count rather than round it).
     /// </summary>
     public int SplitGranularity(int ordinal)
     {
-        var (group, _) = Split(ordinal, 1);
-        return Describe(group).SmCount;
+        var sms = DeviceSms(ordinal);
+        if (Math.Max(sms.MinPartitionSize ?? 0, sms.CoscheduledAlignment ?? 0) is > 0 and var reported)
+        {
+            return reported;
+        }
+        InvalidOperationException? refused = null;
+        foreach (var count in new[] { 1, 2, 4, 8 })
+        {
+            try
+            {
+                var (group, _) = Split(ordinal, count);
+                return Describe(group).SmCount;
+            }
+            catch (InvalidOperationException e)
+            {
+                refused = e;
+            }
+        }
+        throw refused!;
+    }
+
+    /// <summary><paramref name="smCount"/> rounded up to a multiple of the device's <see cref="SplitGranularity"/>, at most all its SMs.</summary>
+    public int RoundToGranularity(int ordinal, int smCount)
+    {
+        var granularity = SplitGranularity(ordinal);
+        return Math.Min(DeviceSms(ordinal).SmCount, (smCount + granularity - 1) / granularity * granularity);
     }
 
     /// <summary>
@@ -109,7 +134,7 @@ public sealed unsafe class GreenContextApi
     public (IntPtr Green, IntPtr Context, int SmCount) Create(int ordinal, int smCount)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(smCount, 1);
-        var (group, _) = Split(ordinal, smCount);
+        var (group, _) = Split(ordinal, RoundToGranularity(ordinal, smCount));
         IntPtr description;
         fixed (byte* g = group)
         {
@@ -160,9 +185,9 @@ public sealed unsafe class GreenContextApi
     private SmResourceInfo Describe(byte[] resource)
     {
         var smCount = (int)BitConverter.ToUInt32(resource, SmCountOffset);
-        // CUDA 13 added the partition size and alignment after smCount; older headers end the SM resource there.
-        return DriverVersion >= 13000
-            ? new SmResourceInfo(smCount, (int)BitConverter.ToUInt32(resource, SmCountOffset + 4), (int)BitConverter.ToUInt32(resource, SmCountOffset + 8))
-            : new SmResourceInfo(smCount, null, null);
+        // CUDA 13 added the partition size and alignment after smCount; older headers end the SM resource there, and
+        // a driver that leaves them zero does not know them either.
+        int? Field(int offset) => DriverVersion >= 13000 && BitConverter.ToUInt32(resource, offset) is > 0 and var value ? (int)value : null;
+        return new SmResourceInfo(smCount, Field(SmCountOffset + 4), Field(SmCountOffset + 8));
     }
 }

@@ -121,6 +121,16 @@ public sealed class AcceptanceReportTests : IDisposable
     }
 
     [Fact]
+    public void Models_a_time_budget_kept_from_running_leave_parity_unmeasured_not_failed()
+    {
+        var goals = AcceptanceReport.Goals(Results(parityTiny: Bench(("lenet5_tiny", 1, 1, 3e-7, null), ("vgg16_tiny", 1, 0, null, "skipped: time budget spent"))));
+
+        var parity = goals.Single(g => g.Name == "parity ≤ 1e-4 of the output scale, tiny models at batch 1 and 3");
+        Assert.Equal(GoalStatus.NotMeasured, parity.Status);
+        Assert.Equal("1 of 1 model×batch within; worst 3.0e-7 (lenet5_tiny batch 1); 1 not run (skipped: time budget spent)", parity.Figure);
+    }
+
+    [Fact]
     public void Writes_the_eight_files_even_when_no_stage_left_anything_and_says_why_a_figure_is_missing()
     {
         var output = Directory.CreateDirectory(Path.Combine(work, "out")).FullName;

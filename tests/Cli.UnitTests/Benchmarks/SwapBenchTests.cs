@@ -71,12 +71,42 @@ public sealed class SwapBenchTests : IDisposable
         using var worker = await DeviceWorker.StartAsync(GpuDeviceKind.IlgpuCpu);
         long[] sizes = [64 << 10, 1 << 20, 4 << 20];
 
-        var points = worker.Run(d => TransferBandwidth.Measure(d, sizes, 2, registrar));
+        var measured = worker.Run(d => TransferBandwidth.Measure(d, sizes, 2, registrar));
+        var points = measured.Points;
 
+        Assert.Null(measured.PinnedFailure);
         Assert.Equal(sizes.SelectMany(s => new[] { ("pageable", s), ("pinned", s) }), points.Select(p => (p.Memory, p.Bytes)));
         Assert.All(points, p => Assert.True(p.BestGbPerSecond > 0));
         Assert.Equal(1, registrar.Registrations);
         Assert.Equal(0, registrar.Live);
+    }
+
+    [Fact]
+    public async Task Bandwidth_still_measures_pageable_copies_when_the_driver_refuses_the_pinned_buffer()
+    {
+        using var worker = await DeviceWorker.StartAsync(GpuDeviceKind.IlgpuCpu);
+        var refusing = new RefusingRegistrar();
+
+        var measured = worker.Run(d => TransferBandwidth.Measure(d, [64 << 10], 1, refusing));
+
+        Assert.Equal("cuMemHostRegister_v2 failed: CUDA_ERROR_NOT_PERMITTED (800)", measured.PinnedFailure);
+        Assert.Equal(["pageable"], measured.Points.Select(p => p.Memory));
+        Assert.Equal(measured.Points[0].MedianGbPerSecond, measured.SwapBandwidthGbPerSecond);
+    }
+
+    private sealed class RefusingRegistrar : IHostMemoryRegistrar
+    {
+        public bool TryRegister(IntPtr pointer, long bytes, out string? failure)
+        {
+            failure = "cuMemHostRegister_v2 failed: CUDA_ERROR_NOT_PERMITTED (800)";
+            return false;
+        }
+
+        public bool TryUnregister(IntPtr pointer, out string? failure)
+        {
+            failure = "never registered";
+            return false;
+        }
     }
 
     [Fact]
