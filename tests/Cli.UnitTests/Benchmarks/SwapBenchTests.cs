@@ -133,7 +133,7 @@ public sealed class SwapBenchTests : IDisposable
         var json = Path.Combine(work, "swap.json");
 
         var status = new RootCommand { SwapBenchCommand.Create() }.Parse(
-            ["swap-bench", "--device", "ilgpu-cpu", "--measure", "coldstart", "--models", "lenet5_tiny", "--repeats", "2", "--json", json]).Invoke();
+            ["swap-bench", "--device", "ilgpu-cpu", "--measure", "coldstart", "--sizes", "1048576", "--models", "lenet5_tiny", "--repeats", "2", "--json", json]).Invoke();
 
         Assert.Equal(0, status);
         var report = JsonNode.Parse(File.ReadAllText(json))!;
