@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
-using ILGPU;
 using ILGPU.Runtime;
 using ILGPU.Runtime.Cuda;
 using OrleansServe.Engine.Gpu;
