@@ -1,6 +1,6 @@
 using System.Text;
 using System.Text.Json;
-using OrleansServe.Engine.Tensors;
+using OrleansServe.Tensors;
 using OrleansServe.Grains;
 
 namespace OrleansServe.ApiHost.Protocol;

@@ -6,7 +6,7 @@ using OrleansServe.Cli.Inference;
 using OrleansServe.Engine.Execution;
 using OrleansServe.Engine.Gpu;
 using OrleansServe.Engine.Planning;
-using OrleansServe.Engine.Tensors;
+using OrleansServe.Tensors;
 using Spectre.Console;
 
 namespace OrleansServe.Cli.Commands;

@@ -3,7 +3,7 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Text.Json;
 using OrleansServe.Engine.Execution;
-using OrleansServe.Engine.Tensors;
+using OrleansServe.Tensors;
 
 namespace OrleansServe.Cli.Inference;
 

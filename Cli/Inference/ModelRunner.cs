@@ -146,7 +146,7 @@ public static class ModelRunners
                 for (var i = 0; i < names.Count; i++)
                 {
                     var info = results[i].GetTensorTypeAndShape();
-                    var type = Engine.Tensors.ElementTypes.TryFromOnnxCode((int)info.ElementDataType, out var t) ? t : Engine.Tensors.ElementType.Fp32;
+                    var type = Tensors.ElementTypes.TryFromOnnxCode((int)info.ElementDataType, out var t) ? t : Tensors.ElementType.Fp32;
                     outputs[i] = new NamedTensor(names[i], type, info.Shape, results[i].GetTensorDataAsSpan<byte>().ToArray());
                 }
                 return outputs;
@@ -164,7 +164,7 @@ public static class ModelRunners
 
         private static OrtValue ToOrt(NamedTensor tensor)
         {
-            var value = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, (TensorElementType)Engine.Tensors.ElementTypes.ToOnnxCode(tensor.ElementType), tensor.Shape);
+            var value = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, (TensorElementType)Tensors.ElementTypes.ToOnnxCode(tensor.ElementType), tensor.Shape);
             tensor.Data.Span.CopyTo(value.GetTensorMutableRawData());
             return value;
         }

@@ -6,7 +6,7 @@ using ILGPU.Runtime;
 using OrleansServe.Engine.Execution;
 using OrleansServe.Engine.Memory;
 using OrleansServe.Engine.Planning;
-using OrleansServe.Engine.Tensors;
+using OrleansServe.Tensors;
 
 namespace OrleansServe.Engine.Gpu;
 

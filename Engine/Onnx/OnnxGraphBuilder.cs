@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using Google.Protobuf;
 using OrleansServe.Engine.Onnx.Proto;
-using OrleansServe.Engine.Tensors;
+using OrleansServe.Tensors;
 
 namespace OrleansServe.Engine.Onnx;
 

@@ -1,6 +1,6 @@
 using Google.Protobuf;
 using OrleansServe.Engine.Onnx.Proto;
-using OrleansServe.Engine.Tensors;
+using OrleansServe.Tensors;
 
 namespace OrleansServe.Engine.Onnx;
 

@@ -1,5 +1,5 @@
 using OrleansServe.Engine.Planning.Operators;
-using OrleansServe.Engine.Tensors;
+using OrleansServe.Tensors;
 
 namespace OrleansServe.Engine.Planning;
 

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using OrleansServe.Engine.Onnx.Proto;
-using OrleansServe.Engine.Tensors;
+using OrleansServe.Tensors;
 
 namespace OrleansServe.Engine.Planning;
 

@@ -1,6 +1,6 @@
 using Google.Protobuf;
 using OrleansServe.Engine.Onnx;
-using OrleansServe.Engine.Tensors;
+using OrleansServe.Tensors;
 
 namespace OrleansServe.Engine.Planning;
 

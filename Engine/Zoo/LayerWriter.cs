@@ -1,6 +1,6 @@
 using System.Globalization;
 using OrleansServe.Engine.Onnx;
-using OrleansServe.Engine.Tensors;
+using OrleansServe.Tensors;
 using Attribute = OrleansServe.Engine.Onnx.Proto.Attribute;
 
 namespace OrleansServe.Engine.Zoo;

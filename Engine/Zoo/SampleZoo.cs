@@ -1,4 +1,4 @@
-using OrleansServe.Engine.Tensors;
+using OrleansServe.Tensors;
 using OrleansServe.Engine.Zoo.Architectures;
 
 namespace OrleansServe.Engine.Zoo;

@@ -1,5 +1,5 @@
 using OrleansServe.Engine.Execution;
-using OrleansServe.Engine.Tensors;
+using OrleansServe.Tensors;
 
 namespace OrleansServe.Grains.Devices;
 

@@ -1,6 +1,6 @@
 using OrleansServe.Engine.Onnx;
 using OrleansServe.Engine.Repository;
-using OrleansServe.Engine.Tensors;
+using OrleansServe.Tensors;
 
 namespace OrleansServe.Grains.Models;
 

@@ -8,7 +8,7 @@ using System.Text.RegularExpressions;
 using Google.Protobuf;
 using OrleansServe.Engine.Onnx;
 using OrleansServe.Engine.Onnx.Proto;
-using OrleansServe.Engine.Tensors;
+using OrleansServe.Tensors;
 using OrleansServe.Engine.Zoo;
 using Xunit.Abstractions;
 

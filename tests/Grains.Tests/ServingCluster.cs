@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Orleans.TestingHost;
 using OrleansServe.Engine.Onnx;
-using OrleansServe.Engine.Tensors;
+using OrleansServe.Tensors;
 using OrleansServe.Engine.Zoo;
 using OrleansServe.Grains.Hosting;
 

@@ -1,6 +1,6 @@
 using OrleansServe.Engine.Gpu;
 using OrleansServe.Engine.Gpu.Kernels;
-using OrleansServe.Engine.Tensors;
+using OrleansServe.Tensors;
 
 namespace OrleansServe.Engine.Planning.Operators;
 

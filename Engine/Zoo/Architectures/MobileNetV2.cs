@@ -1,4 +1,4 @@
-using OrleansServe.Engine.Tensors;
+using OrleansServe.Tensors;
 
 namespace OrleansServe.Engine.Zoo.Architectures;
 

@@ -1,6 +1,6 @@
 using System.Text;
 using OrleansServe.ApiHost.Protocol;
-using OrleansServe.Engine.Tensors;
+using OrleansServe.Tensors;
 using static OrleansServe.ApiHost.UnitTests.Protocol.KServeBodies;
 
 namespace OrleansServe.ApiHost.UnitTests.Protocol;

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using OrleansServe.Cli.Commands;
 using OrleansServe.Engine.Onnx;
-using OrleansServe.Engine.Tensors;
+using OrleansServe.Tensors;
 using OrleansServe.Engine.Zoo;
 
 namespace OrleansServe.Cli.UnitTests.Commands;

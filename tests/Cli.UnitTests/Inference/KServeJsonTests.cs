@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json;
 using OrleansServe.Cli.Inference;
 using OrleansServe.Engine.Execution;
-using OrleansServe.Engine.Tensors;
+using OrleansServe.Tensors;
 
 namespace OrleansServe.Cli.UnitTests.Inference;
 

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 using OrleansServe.Engine.Execution;
-using OrleansServe.Engine.Tensors;
+using OrleansServe.Tensors;
 using OrleansServe.Engine.Zoo;
 
 namespace OrleansServe.Engine.UnitTests.Execution;

@@ -2,7 +2,7 @@ using OrleansServe.Engine.Execution;
 using OrleansServe.Engine.Gpu;
 using OrleansServe.Engine.Onnx;
 using OrleansServe.Engine.Planning;
-using OrleansServe.Engine.Tensors;
+using OrleansServe.Tensors;
 using OrleansServe.Engine.Zoo;
 
 namespace OrleansServe.Engine.UnitTests.Gpu;

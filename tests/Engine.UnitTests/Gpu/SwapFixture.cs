@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 using OrleansServe.Engine.Execution;
 using OrleansServe.Engine.Gpu;
 using OrleansServe.Engine.Planning;
-using OrleansServe.Engine.Tensors;
+using OrleansServe.Tensors;
 using OrleansServe.Engine.Zoo;
 
 namespace OrleansServe.Engine.UnitTests.Gpu;

@@ -1,6 +1,6 @@
 using OrleansServe.Engine.Onnx;
 using OrleansServe.Engine.Onnx.Proto;
-using OrleansServe.Engine.Tensors;
+using OrleansServe.Tensors;
 using OrleansServe.Engine.Zoo;
 using AttributeKind = OrleansServe.Engine.Onnx.Proto.Attribute.Types.Kind;
 

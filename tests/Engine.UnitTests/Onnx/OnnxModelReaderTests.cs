@@ -1,7 +1,7 @@
 using Google.Protobuf;
 using OrleansServe.Engine.Onnx;
 using OrleansServe.Engine.Onnx.Proto;
-using OrleansServe.Engine.Tensors;
+using OrleansServe.Tensors;
 using OrleansServe.Engine.Zoo;
 
 namespace OrleansServe.Engine.UnitTests.Onnx;

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 using OrleansServe.Engine.Execution;
 using OrleansServe.Engine.Gpu;
 using OrleansServe.Engine.Planning;
-using OrleansServe.Engine.Tensors;
+using OrleansServe.Tensors;
 
 namespace OrleansServe.Engine.UnitTests.Planning;
 

@@ -1,6 +1,6 @@
 using OrleansServe.Engine.Onnx;
 using OrleansServe.Engine.Planning;
-using OrleansServe.Engine.Tensors;
+using OrleansServe.Tensors;
 using OrleansServe.Engine.Zoo;
 
 namespace OrleansServe.Engine.UnitTests.Planning;

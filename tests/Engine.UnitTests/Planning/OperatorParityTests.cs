@@ -1,5 +1,5 @@
 using OrleansServe.Engine.Onnx;
-using OrleansServe.Engine.Tensors;
+using OrleansServe.Tensors;
 using static OrleansServe.Engine.Onnx.OnnxAttribute;
 using static OrleansServe.Engine.UnitTests.Planning.EngineParity;
 

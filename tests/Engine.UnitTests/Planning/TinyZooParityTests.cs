@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using OrleansServe.Engine.Execution;
 using OrleansServe.Engine.Planning;
-using OrleansServe.Engine.Tensors;
+using OrleansServe.Tensors;
 using OrleansServe.Engine.Zoo;
 
 namespace OrleansServe.Engine.UnitTests.Planning;

@@ -1,5 +1,5 @@
 using System.Buffers.Binary;
-using OrleansServe.Engine.Tensors;
+using OrleansServe.Tensors;
 using OrleansServe.Engine.Zoo;
 
 namespace OrleansServe.Engine.UnitTests.Zoo;

@@ -1,4 +1,4 @@
-namespace OrleansServe.Engine.Tensors;
+namespace OrleansServe.Tensors;
 
 /// <summary>Element types a model input or output may have; names follow the KServe v2 datatypes.</summary>
 public enum ElementType
