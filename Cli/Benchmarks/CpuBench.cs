@@ -1,3 +1,4 @@
+using OrleansServe.Onnx;
 using System.Diagnostics;
 using OrleansServe.Cli.Commands;
 using OrleansServe.Cli.Inference;

@@ -1,3 +1,4 @@
+using OrleansServe.Onnx;
 using System.CommandLine;
 using System.Text.Json;
 using OrleansServe.Cli.Inference;

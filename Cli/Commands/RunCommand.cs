@@ -1,3 +1,4 @@
+using OrleansServe.Onnx;
 using System.CommandLine;
 using OrleansServe.Cli.Inference;
 using OrleansServe.Engine.Planning;

@@ -1,3 +1,4 @@
+using OrleansServe.Onnx;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Runtime.InteropServices;

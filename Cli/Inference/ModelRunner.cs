@@ -1,3 +1,4 @@
+using OrleansServe.Onnx;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using OrleansServe.Engine.Execution;

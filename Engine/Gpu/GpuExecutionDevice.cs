@@ -1,3 +1,4 @@
+using OrleansServe.Onnx;
 using OrleansServe.Engine.Execution;
 using OrleansServe.Engine.Memory;
 using OrleansServe.Engine.Planning;

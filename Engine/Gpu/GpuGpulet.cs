@@ -1,3 +1,4 @@
+using OrleansServe.Onnx;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using OrleansServe.Engine.Execution;
@@ -128,7 +129,7 @@ public sealed class GpuGpulet : IGpulet
         for (var i = 0; i < outputs.Count; i++)
         {
             selected[i] = Array.Find(all, o => o.Name == outputs[i])
-                ?? throw new Planning.ModelPlanException($"the model has no output named '{outputs[i]}'");
+                ?? throw new ModelPlanException($"the model has no output named '{outputs[i]}'");
         }
         return new DeviceRunResult(selected, 0, inferNs, clock.Elapsed.Ticks * 100, SwappedIn: false);
     }

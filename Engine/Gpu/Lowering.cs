@@ -1,3 +1,4 @@
+using OrleansServe.Onnx;
 using ILGPU;
 using ILGPU.Runtime;
 using OrleansServe.Engine.Gpu.Kernels;
@@ -84,12 +85,12 @@ public sealed class Lowering
         var launch = Device.Launch(n);
         if (aShape.SequenceEqual(yShape) && bShape.SequenceEqual(yShape))
         {
-            return () => Kernels.BinarySameShape(Stream, launch, a, b, y, n, op, activation.Op, activation.P0, activation.P1);
+            return () => Kernels.BinarySameShape(Stream, launch, a, b, y, n, op, activation.Unary(), activation.P0, activation.P1);
         }
         var shape = Shape6.Of(yShape);
         var aStrides = Shape6.Of(ShapeMath.BroadcastStrides(aShape, yShape));
         var bStrides = Shape6.Of(ShapeMath.BroadcastStrides(bShape, yShape));
-        return () => Kernels.BinaryBroadcast(Stream, launch, a, b, y, shape, aStrides, bStrides, n, op, activation.Op, activation.P0, activation.P1);
+        return () => Kernels.BinaryBroadcast(Stream, launch, a, b, y, shape, aStrides, bStrides, n, op, activation.Unary(), activation.P0, activation.P1);
     }
 
     /// <summary>y = act(x·scale[c] + shift[c]) over a tensor viewed as [outer, channels, inner].</summary>
@@ -97,6 +98,6 @@ public sealed class Lowering
     {
         var n = checked((int)y.Length);
         var launch = Device.Launch(n);
-        return () => Kernels.ChannelAffine(Stream, launch, x, y, scale, shift, channels, inner, n, activation.Op, activation.P0, activation.P1);
+        return () => Kernels.ChannelAffine(Stream, launch, x, y, scale, shift, channels, inner, n, activation.Unary(), activation.P0, activation.P1);
     }
 }

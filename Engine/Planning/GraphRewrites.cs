@@ -1,3 +1,4 @@
+using OrleansServe.Onnx;
 using OrleansServe.Engine.Planning.Operators;
 
 namespace OrleansServe.Engine.Planning;

@@ -1,3 +1,5 @@
+using OrleansServe.Onnx;
+
 namespace OrleansServe.Engine.Planning;
 
 /// <summary>

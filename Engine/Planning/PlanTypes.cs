@@ -1,3 +1,4 @@
+using OrleansServe.Onnx;
 using OrleansServe.Tensors;
 
 namespace OrleansServe.Engine.Planning;

@@ -1,3 +1,5 @@
+using OrleansServe.Onnx;
+
 namespace OrleansServe.Engine.Planning;
 
 /// <summary>Shape arithmetic shared by operators: element counts, strides, axes and broadcasting.</summary>

@@ -1,7 +1,7 @@
 using System.Globalization;
-using OrleansServe.Engine.Onnx;
+using OrleansServe.Onnx;
 using OrleansServe.Tensors;
-using Attribute = OrleansServe.Engine.Onnx.Proto.Attribute;
+using Attribute = OrleansServe.Onnx.Proto.Attribute;
 
 namespace OrleansServe.Engine.Zoo;
 

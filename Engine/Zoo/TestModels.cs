@@ -1,4 +1,4 @@
-using OrleansServe.Engine.Onnx;
+using OrleansServe.Onnx;
 using OrleansServe.Tensors;
 
 namespace OrleansServe.Engine.Zoo;

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using OrleansServe.Engine.Onnx;
+using OrleansServe.Onnx;
 
 namespace OrleansServe.Engine.Zoo;
 

@@ -128,7 +128,7 @@ public sealed class GpuGrain(DeviceHost host) : Grain, IGpuGrain
     {
         DeviceMemoryException => new InferenceException(InferenceErrorKind.Overloaded, e.Message),
         OnnxRuntimeException => new InferenceException(InferenceErrorKind.ExecutionFailed, $"model '{model}' failed to run: {e.Message}"),
-        Engine.Planning.ModelPlanException => new InferenceException(InferenceErrorKind.ExecutionFailed, $"model '{model}': {e.Message}"),
+        Onnx.ModelPlanException => new InferenceException(InferenceErrorKind.ExecutionFailed, $"model '{model}': {e.Message}"),
         ObjectDisposedException => new InferenceException(InferenceErrorKind.Unavailable, "the device is shutting down"),
         SwapInException => new InferenceException(InferenceErrorKind.Unavailable, e.Message),
         _ => new InferenceException(InferenceErrorKind.Unavailable, $"model '{model}' could not run on this device: {e.Message}"),

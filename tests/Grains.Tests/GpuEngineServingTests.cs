@@ -1,3 +1,4 @@
+using OrleansServe.Onnx;
 using System.Globalization;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;

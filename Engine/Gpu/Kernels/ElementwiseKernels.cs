@@ -157,3 +157,16 @@ internal static class ElementwiseKernels
         }
     }
 }
+
+/// <summary>The kernels' form of the activations the graph fuses into a node.</summary>
+public static class FusedActivations
+{
+    /// <summary>The <see cref="UnaryOp"/> a node's epilogue applies (Copy for none).</summary>
+    public static UnaryOp Unary(this Onnx.FusedActivation activation) => activation.Op switch
+    {
+        Onnx.ActivationOp.None => UnaryOp.Copy,
+        Onnx.ActivationOp.Relu => UnaryOp.Relu,
+        Onnx.ActivationOp.Clip => UnaryOp.Clip,
+        _ => throw new ArgumentOutOfRangeException(nameof(activation), activation.Op, "unknown fused activation"),
+    };
+}

@@ -1,3 +1,4 @@
+using OrleansServe.Onnx;
 using ILGPU;
 using OrleansServe.Engine.Gpu;
 using OrleansServe.Engine.Gpu.Kernels;
@@ -153,7 +154,7 @@ internal sealed class ConvOperator : Operator
         {
             var count = checked((int)node.Outputs[0].Elements);
             var launch = lowering.Device.Launch(count);
-            return () => lowering.Kernels.DepthwiseConv(lowering.Stream, launch, x, w, bias, y, g, count, activation.Op, activation.P0, activation.P1);
+            return () => lowering.Kernels.DepthwiseConv(lowering.Stream, launch, x, w, bias, y, g, count, activation.Unary(), activation.P0, activation.P1);
         }
 
         var spatial = g.OutHeight * g.OutWidth;

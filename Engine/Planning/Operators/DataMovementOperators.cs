@@ -1,3 +1,4 @@
+using OrleansServe.Onnx;
 using OrleansServe.Engine.Gpu;
 
 namespace OrleansServe.Engine.Planning.Operators;

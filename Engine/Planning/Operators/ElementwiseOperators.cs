@@ -1,3 +1,4 @@
+using OrleansServe.Onnx;
 using OrleansServe.Engine.Gpu;
 using OrleansServe.Engine.Gpu.Kernels;
 
@@ -50,7 +51,7 @@ internal sealed class UnaryOperator(UnaryOp op) : Operator
         switch (node.OpType)
         {
             case "Relu":
-                return new FusedActivation(UnaryOp.Relu, 0, 0);
+                return new FusedActivation(ActivationOp.Relu, 0, 0);
             case "Clip":
                 float Bound(int index, string attribute, float fallback)
                 {
@@ -62,7 +63,7 @@ internal sealed class UnaryOperator(UnaryOp op) : Operator
                 }
                 var min = Bound(1, "min", float.NegativeInfinity);
                 var max = Bound(2, "max", float.PositiveInfinity);
-                return float.IsNaN(min) || float.IsNaN(max) ? null : new FusedActivation(UnaryOp.Clip, min, max);
+                return float.IsNaN(min) || float.IsNaN(max) ? null : new FusedActivation(ActivationOp.Clip, min, max);
             default:
                 return null;
         }
@@ -104,7 +105,7 @@ internal sealed class BinaryOperator(BinaryOp op) : Operator
             var activation = node.Node.Activation;
             if (!activation.IsNone)
             {
-                folded = HostTensor.OfFloats(shape, Array.ConvertAll(folded.ToFloats(), v => ElementwiseKernels.Apply(activation.Op, v, activation.P0, activation.P1)));
+                folded = HostTensor.OfFloats(shape, Array.ConvertAll(folded.ToFloats(), v => ElementwiseKernels.Apply(activation.Unary(), v, activation.P0, activation.P1)));
             }
             node.SetConstantOutput(0, folded);
             return;

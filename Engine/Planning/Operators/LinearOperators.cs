@@ -1,3 +1,5 @@
+using OrleansServe.Engine.Gpu.Kernels;
+using OrleansServe.Onnx;
 using OrleansServe.Engine.Gpu;
 
 namespace OrleansServe.Engine.Planning.Operators;
@@ -69,7 +71,7 @@ internal sealed class GemmOperator : Operator
         }
         if (after is null && !activation.IsNone)
         {
-            after = lowering.Unary(yView, yView, activation.Op, activation.P0, activation.P1);
+            after = lowering.Unary(yView, yView, activation.Unary(), activation.P0, activation.P1);
         }
         return () =>
         {

@@ -1,3 +1,4 @@
+using OrleansServe.Onnx;
 using OrleansServe.Engine.Gpu;
 using OrleansServe.Engine.Gpu.Kernels;
 

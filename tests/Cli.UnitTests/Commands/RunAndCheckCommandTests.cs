@@ -1,6 +1,6 @@
 using System.Text.Json;
 using OrleansServe.Cli.Commands;
-using OrleansServe.Engine.Onnx;
+using OrleansServe.Onnx;
 using OrleansServe.Tensors;
 using OrleansServe.Engine.Zoo;
 

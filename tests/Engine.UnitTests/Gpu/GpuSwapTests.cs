@@ -1,6 +1,6 @@
 using OrleansServe.Engine.Execution;
 using OrleansServe.Engine.Gpu;
-using OrleansServe.Engine.Onnx;
+using OrleansServe.Onnx;
 using OrleansServe.Engine.Planning;
 using OrleansServe.Tensors;
 using OrleansServe.Engine.Zoo;

@@ -1,3 +1,4 @@
+using OrleansServe.Onnx;
 using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using OrleansServe.Engine.Execution;

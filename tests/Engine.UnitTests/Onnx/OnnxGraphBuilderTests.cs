@@ -1,8 +1,8 @@
-using OrleansServe.Engine.Onnx;
-using OrleansServe.Engine.Onnx.Proto;
+using OrleansServe.Onnx;
+using OrleansServe.Onnx.Proto;
 using OrleansServe.Tensors;
 using OrleansServe.Engine.Zoo;
-using AttributeKind = OrleansServe.Engine.Onnx.Proto.Attribute.Types.Kind;
+using AttributeKind = OrleansServe.Onnx.Proto.Attribute.Types.Kind;
 
 namespace OrleansServe.Engine.UnitTests.Onnx;
 

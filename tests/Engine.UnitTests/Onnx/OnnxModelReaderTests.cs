@@ -1,6 +1,6 @@
 using Google.Protobuf;
-using OrleansServe.Engine.Onnx;
-using OrleansServe.Engine.Onnx.Proto;
+using OrleansServe.Onnx;
+using OrleansServe.Onnx.Proto;
 using OrleansServe.Tensors;
 using OrleansServe.Engine.Zoo;
 

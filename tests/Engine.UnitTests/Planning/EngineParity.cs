@@ -1,3 +1,4 @@
+using OrleansServe.Onnx;
 using System.Runtime.InteropServices;
 using OrleansServe.Engine.Execution;
 using OrleansServe.Engine.Gpu;

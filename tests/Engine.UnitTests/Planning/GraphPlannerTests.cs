@@ -1,8 +1,8 @@
-using OrleansServe.Engine.Onnx;
+using OrleansServe.Onnx;
 using OrleansServe.Engine.Planning;
 using OrleansServe.Tensors;
 using OrleansServe.Engine.Zoo;
-using static OrleansServe.Engine.Onnx.OnnxAttribute;
+using static OrleansServe.Onnx.OnnxAttribute;
 
 namespace OrleansServe.Engine.UnitTests.Planning;
 
@@ -112,7 +112,7 @@ public sealed class GraphPlannerTests
 
         var resnet = GraphRewrites.Optimize(OnnxGraph.Read(ModelZoo.Build("resnet50_tiny")));
         Assert.DoesNotContain(resnet.Nodes, n => n.OpType == "Relu");
-        Assert.Contains(resnet.Nodes, n => n.OpType == "Add" && n.Activation.Op == Engine.Gpu.Kernels.UnaryOp.Relu);
+        Assert.Contains(resnet.Nodes, n => n.OpType == "Add" && n.Activation.Op == global::OrleansServe.Onnx.ActivationOp.Relu);
     }
 
     [Fact]

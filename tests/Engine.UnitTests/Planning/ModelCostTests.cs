@@ -1,4 +1,4 @@
-using OrleansServe.Engine.Onnx;
+using OrleansServe.Onnx;
 using OrleansServe.Engine.Planning;
 using OrleansServe.Tensors;
 using OrleansServe.Engine.Zoo;

@@ -1,6 +1,6 @@
-using OrleansServe.Engine.Onnx;
+using OrleansServe.Onnx;
 using OrleansServe.Tensors;
-using static OrleansServe.Engine.Onnx.OnnxAttribute;
+using static OrleansServe.Onnx.OnnxAttribute;
 using static OrleansServe.Engine.UnitTests.Planning.EngineParity;
 
 namespace OrleansServe.Engine.UnitTests.Planning;
@@ -10,10 +10,10 @@ namespace OrleansServe.Engine.UnitTests.Planning;
 public sealed class OperatorParityTests(IlgpuCpuDevice device)
 {
     /// <summary>One node over fp32 inputs of the given shapes (constants become initializers), output "y".</summary>
-    private void AssertNode(string op, (string Name, long[] Shape, bool Constant)[] inputs, long[] outputShape, params Engine.Onnx.Proto.Attribute[] attributes) =>
+    private void AssertNode(string op, (string Name, long[] Shape, bool Constant)[] inputs, long[] outputShape, params global::OrleansServe.Onnx.Proto.Attribute[] attributes) =>
         AssertNodeWith(op, inputs, [], outputShape, attributes);
 
-    private void AssertNodeWith(string op, (string Name, long[] Shape, bool Constant)[] inputs, (string Name, long[] Dims, long[] Values)[] integerConstants, long[] outputShape, params Engine.Onnx.Proto.Attribute[] attributes)
+    private void AssertNodeWith(string op, (string Name, long[] Shape, bool Constant)[] inputs, (string Name, long[] Dims, long[] Values)[] integerConstants, long[] outputShape, params global::OrleansServe.Onnx.Proto.Attribute[] attributes)
     {
         var graph = new OnnxGraphBuilder(op);
         var feeds = new List<Engine.Execution.NamedTensor>();
@@ -139,7 +139,7 @@ public sealed class OperatorParityTests(IlgpuCpuDevice device)
         graph.AddNode("Relu", [bn], ["y"]);
         graph.AddOutput("y", ElementType.Fp32, 2, 5, 6, 6);
         var model = graph.ToBytes();
-        var optimized = Engine.Planning.GraphRewrites.Optimize(Engine.Planning.OnnxGraph.Read(model));
+        var optimized = Engine.Planning.GraphRewrites.Optimize(global::OrleansServe.Onnx.OnnxGraph.Read(model));
         Assert.Equal(["Conv"], optimized.Nodes.Select(n => n.OpType));
         AssertMatches(device.Worker, model, [Fp32("x", Random(15, 216), 2, 3, 6, 6)]);
     }

@@ -1,7 +1,7 @@
 using Google.Protobuf;
-using OrleansServe.Engine.Onnx;
+using OrleansServe.Onnx;
 using OrleansServe.Tensors;
-using static OrleansServe.Engine.Onnx.OnnxAttribute;
+using static OrleansServe.Onnx.OnnxAttribute;
 using static OrleansServe.Engine.UnitTests.Planning.EngineParity;
 
 namespace OrleansServe.Engine.UnitTests.Planning;
@@ -13,7 +13,7 @@ public sealed class ShapeOperatorParityTests(IlgpuCpuDevice device)
     private static long Count(long[] shape) => shape.Aggregate(1L, (p, d) => p * d);
 
     /// <summary>y = op(x, integer constants...) with x fp32 of the given shape.</summary>
-    private void AssertUnaryGraph(string op, long[] xShape, long[] yShape, (long[] Dims, long[] Values)[] integerInputs, params Engine.Onnx.Proto.Attribute[] attributes)
+    private void AssertUnaryGraph(string op, long[] xShape, long[] yShape, (long[] Dims, long[] Values)[] integerInputs, params global::OrleansServe.Onnx.Proto.Attribute[] attributes)
     {
         var graph = new OnnxGraphBuilder(op);
         graph.AddInput("x", ElementType.Fp32, [.. xShape.Select(d => (Dim)d)]);
@@ -160,7 +160,7 @@ public sealed class ShapeOperatorParityTests(IlgpuCpuDevice device)
         graph.AddNode("Mul", [reshaped, two], ["y"]);
         graph.AddOutput("y", ElementType.Fp32, "batch", 12);
         var model = graph.ToBytes();
-        var plan = Engine.Planning.GraphPlanner.PlanForBatch(Engine.Planning.OnnxGraph.Read(model), 5);
+        var plan = Engine.Planning.GraphPlanner.PlanForBatch(global::OrleansServe.Onnx.OnnxGraph.Read(model), 5);
         Assert.Equal(["Mul"], plan.Layers.Select(l => l.OpType));
         AssertMatches(device.Worker, model, [Fp32("x", Random(30, 60), 5, 3, 4)]);
     }
@@ -203,7 +203,7 @@ public sealed class ShapeOperatorParityTests(IlgpuCpuDevice device)
         graph.AddInput("x", ElementType.Fp32, 3, 7);
         graph.AddNode("Gelu", ["x"], ["y"], OnnxAttribute.String("approximate", approximate));
         graph.AddOutput("y", ElementType.Fp32, 3, 7);
-        var model = Engine.Onnx.Proto.Model.Parser.ParseFrom(graph.ToBytes());
+        var model = global::OrleansServe.Onnx.Proto.Model.Parser.ParseFrom(graph.ToBytes());
         model.OpsetImport[0].Version = 20;
         AssertMatches(device.Worker, model.ToByteArray(), [Fp32("x", Random(33, 21, -3, 3), 3, 7)]);
     }

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 using Microsoft.ML.OnnxRuntime;
-using OrleansServe.Engine.Onnx;
+using OrleansServe.Onnx;
 using OrleansServe.Tensors;
 using OrleansServe.Engine.Zoo;
 using Xunit.Abstractions;

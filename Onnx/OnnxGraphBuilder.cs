@@ -1,9 +1,9 @@
 using System.Buffers.Binary;
 using Google.Protobuf;
-using OrleansServe.Engine.Onnx.Proto;
+using OrleansServe.Onnx.Proto;
 using OrleansServe.Tensors;
 
-namespace OrleansServe.Engine.Onnx;
+namespace OrleansServe.Onnx;
 
 /// <summary>One dimension of a declared input or output shape: a fixed size or a named symbolic (dynamic) size.</summary>
 public readonly record struct Dim

@@ -1,8 +1,8 @@
 using Google.Protobuf;
-using OrleansServe.Engine.Onnx.Proto;
+using OrleansServe.Onnx.Proto;
 using OrleansServe.Tensors;
 
-namespace OrleansServe.Engine.Onnx;
+namespace OrleansServe.Onnx;
 
 /// <summary>Reads what the server needs to know about an ONNX model without loading it into a runtime.</summary>
 public static class OnnxModelReader

@@ -1,26 +1,36 @@
 using Google.Protobuf;
-using OrleansServe.Engine.Onnx;
+using OrleansServe.Onnx;
 using OrleansServe.Tensors;
 
-namespace OrleansServe.Engine.Planning;
+namespace OrleansServe.Onnx;
 
 /// <summary>One node of the graph, in topological order.</summary>
 /// <param name="Inputs">Input value names; an empty name is an omitted optional input.</param>
 public sealed record GraphNode(string Name, string OpType, string Domain, string[] Inputs, string[] Outputs, NodeAttributes Attributes)
 {
-    /// <summary>An activation fused into this node by <see cref="GraphRewrites"/> (Conv or Gemm followed by Relu or Clip).</summary>
+    /// <summary>An activation fused into this node by the engine's graph rewrites (Conv or Gemm followed by Relu or Clip).</summary>
     public FusedActivation Activation { get; init; } = FusedActivation.None;
 
     /// <summary>"node 'name' (Op)", for error messages.</summary>
     public string Describe() => $"node '{Name}' ({OpType})";
 }
 
-/// <summary>An element-wise activation applied in a node's epilogue.</summary>
-public readonly record struct FusedActivation(Gpu.Kernels.UnaryOp Op, float P0, float P1)
+/// <summary>The ONNX activations a node's epilogue may apply.</summary>
+public enum ActivationOp
 {
-    public static FusedActivation None => new(Gpu.Kernels.UnaryOp.Copy, 0, 0);
+    None,
+    Relu,
 
-    public bool IsNone => Op == Gpu.Kernels.UnaryOp.Copy;
+    /// <summary>Clip to [P0, P1].</summary>
+    Clip,
+}
+
+/// <summary>An element-wise activation applied in a node's epilogue (an ONNX Relu or Clip fused into its producer).</summary>
+public readonly record struct FusedActivation(ActivationOp Op, float P0, float P1)
+{
+    public static FusedActivation None => new(ActivationOp.None, 0, 0);
+
+    public bool IsNone => Op == ActivationOp.None;
 }
 
 /// <summary>A declared graph input or output: element type and dimensions, where a null dimension is dynamic.</summary>
@@ -28,7 +38,7 @@ public sealed record GraphValueInfo(string Name, ElementType ElementType, int?[]
 
 /// <summary>
 /// An ONNX model read for the engine: nodes in topological order, initializers on the host, and the
-/// declared inputs and outputs. Reading checks structure only; <see cref="GraphPlanner"/> checks operators and shapes.
+/// declared inputs and outputs. Reading checks structure only; an engine's planner checks operators and shapes.
 /// </summary>
 public sealed class OnnxGraph
 {
@@ -94,8 +104,8 @@ public sealed class OnnxGraph
         return new OnnxGraph(graph.Name, opset, SortTopologically(nodes, available), initializers, inputs, outputs);
     }
 
-    /// <summary>The same model with rewritten nodes and initializers (see <see cref="GraphRewrites"/>).</summary>
-    internal OnnxGraph With(List<GraphNode> nodes, Dictionary<string, HostTensor> initializers) =>
+    /// <summary>The same model with rewritten nodes and initializers (the engine's graph rewrites).</summary>
+    public OnnxGraph With(List<GraphNode> nodes, Dictionary<string, HostTensor> initializers) =>
         new(Name, Opset, nodes, initializers, [.. Inputs], [.. Outputs]);
 
     private static GraphValueInfo ToValueInfo(Onnx.Proto.ValueInfo info)

@@ -1,4 +1,4 @@
-namespace OrleansServe.Engine.Planning;
+namespace OrleansServe.Onnx;
 
 /// <summary>A model the engine cannot plan: a bad graph, an unsupported operator or attribute, or shapes that do not fit.</summary>
 public class ModelPlanException(string message) : Exception(message);

@@ -1,8 +1,8 @@
 using System.Buffers.Binary;
-using OrleansServe.Engine.Onnx.Proto;
+using OrleansServe.Onnx.Proto;
 using OrleansServe.Tensors;
 
-namespace OrleansServe.Engine.Planning;
+namespace OrleansServe.Onnx;
 
 /// <summary>
 /// A tensor held on the host by the planner: a weight, a constant, or a value folded at plan time.

@@ -1,6 +1,6 @@
-using OrleansServe.Engine.Onnx.Proto;
+using OrleansServe.Onnx.Proto;
 
-namespace OrleansServe.Engine.Planning;
+namespace OrleansServe.Onnx;
 
 /// <summary>Typed access to a node's attributes, with defaults, and errors that name the node.</summary>
 public sealed class NodeAttributes

@@ -1,4 +1,4 @@
-namespace OrleansServe.Engine.Onnx;
+namespace OrleansServe.Onnx;
 
 /// <summary>
 /// Deterministic weight initialization for generated models: the same seed gives the same values, in

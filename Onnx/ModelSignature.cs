@@ -1,6 +1,6 @@
 using OrleansServe.Tensors;
 
-namespace OrleansServe.Engine.Onnx;
+namespace OrleansServe.Onnx;
 
 /// <summary>One named input or output of a model. A dimension of -1 is dynamic (any size).</summary>
 public sealed record TensorSignature(string Name, ElementType ElementType, long[] Shape)
