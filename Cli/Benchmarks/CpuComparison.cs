@@ -1,5 +1,5 @@
 using OrleansServe.Engine.Execution;
-using OrleansServe.Engine.Zoo;
+using OrleansServe.Zoo;
 using OrleansServe.Scheduler;
 using OrleansServe.Scheduler.Planning;
 using OrleansServe.Scheduler.Profiles;

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using OrleansServe.Engine.Zoo;
+using OrleansServe.Zoo;
 using Spectre.Console;
 
 namespace OrleansServe.Cli.Commands;

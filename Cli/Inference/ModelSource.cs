@@ -1,4 +1,4 @@
-using OrleansServe.Engine.Zoo;
+using OrleansServe.Zoo;
 
 namespace OrleansServe.Cli.Inference;
 

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OrleansServe.Engine.Repository;
-using OrleansServe.Engine.Zoo;
+using OrleansServe.Zoo;
 using OrleansServe.Grains.Devices;
 using OrleansServe.Grains.Models;
 using OrleansServe.Grains.Scheduling;

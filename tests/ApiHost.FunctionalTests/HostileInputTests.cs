@@ -9,7 +9,7 @@ using Google.Protobuf;
 using OrleansServe.Onnx;
 using OrleansServe.Onnx.Proto;
 using OrleansServe.Tensors;
-using OrleansServe.Engine.Zoo;
+using OrleansServe.Zoo;
 using Xunit.Abstractions;
 
 namespace OrleansServe.ApiHost.FunctionalTests;

@@ -4,7 +4,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using OrleansServe.Engine.Zoo;
+using OrleansServe.Zoo;
 using Xunit.Abstractions;
 
 namespace OrleansServe.Cluster.FunctionalTests;

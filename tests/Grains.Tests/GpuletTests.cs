@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
-using OrleansServe.Engine.Zoo;
+using OrleansServe.Zoo;
 using OrleansServe.Grains.Devices;
 using OrleansServe.Grains.Hosting;
 using static OrleansServe.Grains.Tests.Tensors;

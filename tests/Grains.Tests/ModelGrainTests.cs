@@ -41,7 +41,7 @@ public sealed class ModelGrainTests(SmallModelsCluster fixture) : IClassFixture<
         })).ToList();
         await answered.Task;
 
-        fixture.AddModel("reloaded", Engine.Zoo.TestModels.AddConstant(20f), """{"max_batch_size": 4}""", version: "2");
+        fixture.AddModel("reloaded", Zoo.TestModels.AddConstant(20f), """{"max_batch_size": 4}""", version: "2");
         var status = await model.LoadAsync();
         Assert.Equal("2", status.Version);
         var afterReload = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => model.InferAsync(Request(Fp32("x", [1, 3], 1, 2, 3)))));

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
-using OrleansServe.Engine.Zoo;
+using OrleansServe.Zoo;
 using OrleansServe.Grains.Scheduling;
 
 namespace OrleansServe.Grains.Tests;

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Orleans.TestingHost;
 using OrleansServe.Onnx;
 using OrleansServe.Tensors;
-using OrleansServe.Engine.Zoo;
+using OrleansServe.Zoo;
 using OrleansServe.Grains.Hosting;
 
 namespace OrleansServe.Grains.Tests;

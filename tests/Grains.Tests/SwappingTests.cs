@@ -1,4 +1,4 @@
-using OrleansServe.Engine.Zoo;
+using OrleansServe.Zoo;
 using static OrleansServe.Grains.Tests.Tensors;
 
 namespace OrleansServe.Grains.Tests;

@@ -6,7 +6,7 @@ using OrleansServe.Cli.Commands;
 using OrleansServe.Engine.Gpu;
 using OrleansServe.Engine.Memory;
 using OrleansServe.Engine.Planning;
-using OrleansServe.Engine.Zoo;
+using OrleansServe.Zoo;
 
 namespace OrleansServe.Cli.UnitTests.Benchmarks;
 

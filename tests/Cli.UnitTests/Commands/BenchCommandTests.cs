@@ -6,7 +6,7 @@ using OrleansServe.Cli.Inference;
 using OrleansServe.Engine.Execution;
 using OrleansServe.Engine.Gpu.Native;
 using OrleansServe.Engine.Planning;
-using OrleansServe.Engine.Zoo;
+using OrleansServe.Zoo;
 
 namespace OrleansServe.Cli.UnitTests.Commands;
 

@@ -2,7 +2,7 @@ using System.Text.Json;
 using OrleansServe.Cli.Commands;
 using OrleansServe.Onnx;
 using OrleansServe.Tensors;
-using OrleansServe.Engine.Zoo;
+using OrleansServe.Zoo;
 
 namespace OrleansServe.Cli.UnitTests.Commands;
 

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using OrleansServe.Cli.Commands;
-using OrleansServe.Engine.Zoo;
+using OrleansServe.Zoo;
 
 namespace OrleansServe.Cli.UnitTests.Commands;
 

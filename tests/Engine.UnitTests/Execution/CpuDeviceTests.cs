@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using OrleansServe.Engine.Execution;
 using OrleansServe.Tensors;
-using OrleansServe.Engine.Zoo;
+using OrleansServe.Zoo;
 
 namespace OrleansServe.Engine.UnitTests.Execution;
 

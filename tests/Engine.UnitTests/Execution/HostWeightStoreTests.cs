@@ -2,7 +2,7 @@ using OrleansServe.Onnx;
 using OrleansServe.Engine.Execution;
 using OrleansServe.Engine.Memory;
 using OrleansServe.Engine.Planning;
-using OrleansServe.Engine.Zoo;
+using OrleansServe.Zoo;
 
 namespace OrleansServe.Engine.UnitTests.Execution;
 

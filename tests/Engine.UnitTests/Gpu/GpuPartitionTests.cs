@@ -2,7 +2,7 @@ using OrleansServe.Onnx;
 using OrleansServe.Engine.Gpu;
 using OrleansServe.Engine.Planning;
 using OrleansServe.Engine.UnitTests.Planning;
-using OrleansServe.Engine.Zoo;
+using OrleansServe.Zoo;
 
 namespace OrleansServe.Engine.UnitTests.Gpu;
 

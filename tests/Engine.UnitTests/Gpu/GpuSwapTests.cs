@@ -3,7 +3,7 @@ using OrleansServe.Engine.Gpu;
 using OrleansServe.Onnx;
 using OrleansServe.Engine.Planning;
 using OrleansServe.Tensors;
-using OrleansServe.Engine.Zoo;
+using OrleansServe.Zoo;
 
 namespace OrleansServe.Engine.UnitTests.Gpu;
 

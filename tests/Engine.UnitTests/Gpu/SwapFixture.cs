@@ -5,7 +5,7 @@ using OrleansServe.Engine.Execution;
 using OrleansServe.Engine.Gpu;
 using OrleansServe.Engine.Planning;
 using OrleansServe.Tensors;
-using OrleansServe.Engine.Zoo;
+using OrleansServe.Zoo;
 
 namespace OrleansServe.Engine.UnitTests.Gpu;
 

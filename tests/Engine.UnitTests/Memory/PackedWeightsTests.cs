@@ -1,7 +1,7 @@
 using OrleansServe.Onnx;
 using OrleansServe.Engine.Memory;
 using OrleansServe.Engine.Planning;
-using OrleansServe.Engine.Zoo;
+using OrleansServe.Zoo;
 
 namespace OrleansServe.Engine.UnitTests.Memory;
 

@@ -2,7 +2,7 @@ using Google.Protobuf;
 using OrleansServe.Onnx;
 using OrleansServe.Onnx.Proto;
 using OrleansServe.Tensors;
-using OrleansServe.Engine.Zoo;
+using OrleansServe.Zoo;
 
 namespace OrleansServe.Engine.UnitTests.Onnx;
 

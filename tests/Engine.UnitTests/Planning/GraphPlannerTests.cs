@@ -1,7 +1,7 @@
 using OrleansServe.Onnx;
 using OrleansServe.Engine.Planning;
 using OrleansServe.Tensors;
-using OrleansServe.Engine.Zoo;
+using OrleansServe.Zoo;
 using static OrleansServe.Onnx.OnnxAttribute;
 
 namespace OrleansServe.Engine.UnitTests.Planning;

@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 using OrleansServe.Engine.Execution;
 using OrleansServe.Engine.Planning;
 using OrleansServe.Tensors;
-using OrleansServe.Engine.Zoo;
+using OrleansServe.Zoo;
 
 namespace OrleansServe.Engine.UnitTests.Planning;
 

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 using Microsoft.ML.OnnxRuntime;
 using OrleansServe.Onnx;
 using OrleansServe.Tensors;
-using OrleansServe.Engine.Zoo;
+using OrleansServe.Zoo;
 using Xunit.Abstractions;
 
 namespace OrleansServe.Engine.UnitTests.Zoo;

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using OrleansServe.Engine.Zoo;
+using OrleansServe.Zoo;
 
 namespace OrleansServe.Engine.UnitTests.Zoo;
 

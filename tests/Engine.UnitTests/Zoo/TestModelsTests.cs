@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using OrleansServe.Tensors;
-using OrleansServe.Engine.Zoo;
+using OrleansServe.Zoo;
 
 namespace OrleansServe.Engine.UnitTests.Zoo;
 

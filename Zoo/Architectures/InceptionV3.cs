@@ -1,6 +1,6 @@
 using OrleansServe.Tensors;
 
-namespace OrleansServe.Engine.Zoo.Architectures;
+namespace OrleansServe.Zoo.Architectures;
 
 /// <summary>
 /// torchvision's Inception v3 for 299×299 images without the auxiliary classifier (a training-time head that

@@ -3,7 +3,7 @@ using OrleansServe.Onnx;
 using OrleansServe.Tensors;
 using Attribute = OrleansServe.Onnx.Proto.Attribute;
 
-namespace OrleansServe.Engine.Zoo;
+namespace OrleansServe.Zoo;
 
 /// <summary>
 /// Writes neural-network layers into a graph, tracking every value's shape, with weights drawn from a seeded

@@ -1,7 +1,7 @@
 using OrleansServe.Onnx;
 using OrleansServe.Tensors;
 
-namespace OrleansServe.Engine.Zoo;
+namespace OrleansServe.Zoo;
 
 /// <summary>Tiny models with exactly known outputs, for tests of the serving path.</summary>
 public static class TestModels

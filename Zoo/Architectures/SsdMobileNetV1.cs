@@ -1,6 +1,6 @@
 using OrleansServe.Tensors;
 
-namespace OrleansServe.Engine.Zoo.Architectures;
+namespace OrleansServe.Zoo.Architectures;
 
 /// <summary>
 /// SSD with a MobileNetV1 backbone in the TensorFlow Object Detection API layout (ssd_mobilenet_v1_coco) for

@@ -1,6 +1,6 @@
 using OrleansServe.Tensors;
 
-namespace OrleansServe.Engine.Zoo;
+namespace OrleansServe.Zoo;
 
 /// <summary>
 /// A value flowing through a generated graph: its name, element type and shape with the batch set to one.

@@ -1,6 +1,6 @@
 using OrleansServe.Tensors;
 
-namespace OrleansServe.Engine.Zoo.Architectures;
+namespace OrleansServe.Zoo.Architectures;
 
 /// <summary>
 /// A BERT encoder as transformer exports write it: word, position and token-type embeddings summed and layer

@@ -1,6 +1,6 @@
 using OrleansServe.Tensors;
 
-namespace OrleansServe.Engine.Zoo.Architectures;
+namespace OrleansServe.Zoo.Architectures;
 
 /// <summary>LeNet-5 for 1×28×28 images: two Conv-Relu-MaxPool stages (the first pads to keep 28×28) and three linear layers.</summary>
 internal static class LeNet

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using OrleansServe.Onnx;
 
-namespace OrleansServe.Engine.Zoo;
+namespace OrleansServe.Zoo;
 
 /// <summary>
 /// What a generated model is, read from its architecture without drawing a single weight.

@@ -1,6 +1,6 @@
 using OrleansServe.Tensors;
 
-namespace OrleansServe.Engine.Zoo.Architectures;
+namespace OrleansServe.Zoo.Architectures;
 
 /// <summary>
 /// torchvision's bottleneck ResNet (v1.5: the stride sits on the 3×3 convolution): a 7×7 stem and max pool,

@@ -1,6 +1,6 @@
 using OrleansServe.Tensors;
 
-namespace OrleansServe.Engine.Zoo.Architectures;
+namespace OrleansServe.Zoo.Architectures;
 
 /// <summary>
 /// torchvision's MNASNet (depth multiplier 1.0 for mnasnet1_0): a strided 3×3 stem, a depthwise separable

@@ -1,6 +1,6 @@
 using OrleansServe.Tensors;
 
-namespace OrleansServe.Engine.Zoo.Architectures;
+namespace OrleansServe.Zoo.Architectures;
 
 /// <summary>
 /// torchvision's DenseNet: a 7×7 stem and max pool, dense blocks whose layers (BN → Relu → 1×1 conv → BN →

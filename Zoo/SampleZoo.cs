@@ -1,7 +1,7 @@
 using OrleansServe.Tensors;
-using OrleansServe.Engine.Zoo.Architectures;
+using OrleansServe.Zoo.Architectures;
 
-namespace OrleansServe.Engine.Zoo;
+namespace OrleansServe.Zoo;
 
 /// <summary>The serving configuration written next to a generated model (config.json).</summary>
 public sealed record SampleModelConfig(double SloMs, int MaxBatchSize, int Priority);

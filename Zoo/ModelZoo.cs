@@ -1,6 +1,6 @@
-using OrleansServe.Engine.Zoo.Architectures;
+using OrleansServe.Zoo.Architectures;
 
-namespace OrleansServe.Engine.Zoo;
+namespace OrleansServe.Zoo;
 
 /// <summary>
 /// The evaluation models of the gpulet and FaaSwap papers, generated at their real sizes with seeded He-initialized

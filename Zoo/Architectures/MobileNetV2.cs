@@ -1,6 +1,6 @@
 using OrleansServe.Tensors;
 
-namespace OrleansServe.Engine.Zoo.Architectures;
+namespace OrleansServe.Zoo.Architectures;
 
 /// <summary>
 /// torchvision's MobileNetV2: a strided 3×3 stem, inverted residual blocks (1×1 expand → 3×3 depthwise →

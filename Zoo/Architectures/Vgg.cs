@@ -1,6 +1,6 @@
 using OrleansServe.Tensors;
 
-namespace OrleansServe.Engine.Zoo.Architectures;
+namespace OrleansServe.Zoo.Architectures;
 
 /// <summary>
 /// VGG without batch normalization: stages of 3×3 Conv-Relu (with bias) each ended by a 2×2 max pool, then
