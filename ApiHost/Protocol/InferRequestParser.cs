@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
-using OrleansServe.Tensors;
 using OrleansServe.Grains;
+using OrleansServe.Tensors;
 
 namespace OrleansServe.ApiHost.Protocol;
 

@@ -1,9 +1,10 @@
-using OrleansServe.Onnx;
 using System.Diagnostics;
 using OrleansServe.Cli.Commands;
 using OrleansServe.Cli.Inference;
 using OrleansServe.Engine.Execution;
-using OrleansServe.Engine.Planning;
+using OrleansServe.Engine.Gpu.Planning;
+using OrleansServe.Engine.OnnxRuntime;
+using OrleansServe.Onnx;
 using OrleansServe.Scheduler.Profiles;
 
 namespace OrleansServe.Cli.Benchmarks;

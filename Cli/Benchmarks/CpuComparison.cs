@@ -1,8 +1,8 @@
 using OrleansServe.Engine.Execution;
-using OrleansServe.Zoo;
 using OrleansServe.Scheduler;
 using OrleansServe.Scheduler.Planning;
 using OrleansServe.Scheduler.Profiles;
+using OrleansServe.Zoo;
 
 namespace OrleansServe.Cli.Benchmarks;
 

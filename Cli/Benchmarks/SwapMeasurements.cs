@@ -1,10 +1,10 @@
-using OrleansServe.Onnx;
 using System.Diagnostics;
 using OrleansServe.Cli.Commands;
 using OrleansServe.Engine.Execution;
 using OrleansServe.Engine.Gpu;
+using OrleansServe.Engine.Gpu.Planning;
 using OrleansServe.Engine.Memory;
-using OrleansServe.Engine.Planning;
+using OrleansServe.Onnx;
 using OrleansServe.Scheduler.Profiles;
 
 namespace OrleansServe.Cli.Benchmarks;
@@ -57,7 +57,7 @@ public sealed class SwapMeasurements : DeviceBench
         {
             PinnedCapacityBytes = 2 * total + (64L << 20),
             TransferGroupBytes = transferGroupBytes,
-            PackForDevices = true,
+            PrepareForDevices = GraphRewrites.ForGpu,
             Registrar = registrar ?? (kind == GpuDeviceKind.Cuda ? new CudaHostRegistrar(null, () => bind?.Invoke()) : null),
         });
         var device = await GpuExecutionDevice.StartAsync("gpu0", kind, 0, store, new GpuExecutionOptions { SwapMode = mode, ReservedBytes = reservedBytes });

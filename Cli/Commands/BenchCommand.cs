@@ -1,4 +1,3 @@
-using OrleansServe.Onnx;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
@@ -6,7 +5,8 @@ using System.Text.Json;
 using OrleansServe.Cli.Inference;
 using OrleansServe.Engine.Execution;
 using OrleansServe.Engine.Gpu;
-using OrleansServe.Engine.Planning;
+using OrleansServe.Engine.Gpu.Planning;
+using OrleansServe.Onnx;
 using OrleansServe.Tensors;
 using Spectre.Console;
 

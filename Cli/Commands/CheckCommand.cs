@@ -1,8 +1,8 @@
-using OrleansServe.Onnx;
 using System.CommandLine;
 using System.Text.Json;
 using OrleansServe.Cli.Inference;
-using OrleansServe.Engine.Planning;
+using OrleansServe.Engine.Gpu.Planning;
+using OrleansServe.Onnx;
 using Spectre.Console;
 
 namespace OrleansServe.Cli.Commands;

@@ -1,7 +1,7 @@
-using OrleansServe.Onnx;
 using System.CommandLine;
 using OrleansServe.Cli.Inference;
-using OrleansServe.Engine.Planning;
+using OrleansServe.Engine.Gpu.Planning;
+using OrleansServe.Onnx;
 using Spectre.Console;
 
 namespace OrleansServe.Cli.Commands;

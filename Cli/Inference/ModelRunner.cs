@@ -1,9 +1,9 @@
-using OrleansServe.Onnx;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using OrleansServe.Engine.Execution;
 using OrleansServe.Engine.Gpu;
-using OrleansServe.Engine.Planning;
+using OrleansServe.Engine.Gpu.Planning;
+using OrleansServe.Onnx;
 
 namespace OrleansServe.Cli.Inference;
 

@@ -1,6 +1,5 @@
-using OrleansServe.Onnx;
 using OrleansServe.Engine.Memory;
-using OrleansServe.Engine.Planning;
+using OrleansServe.Onnx;
 
 namespace OrleansServe.Engine.Execution;
 
@@ -14,8 +13,12 @@ public sealed record HostWeightStoreOptions(long CapacityBytes)
     /// <summary>Target size of a transfer group of the packed weights.</summary>
     public long TransferGroupBytes { get; init; } = 2L << 20;
 
-    /// <summary>Whether <see cref="HostWeightStore.Put"/> also packs each model's weights for GPU swap-in.</summary>
-    public bool PackForDevices { get; init; }
+    /// <summary>
+    /// When set, <see cref="HostWeightStore.Put"/> also packs each model's weights for swap-in onto the devices of this
+    /// backend: the graph it gives back (the one the devices execute, e.g. with fused nodes) decides which tensors are
+    /// packed and in what order; a <see cref="ModelPlanException"/> from it says why those devices cannot run the model.
+    /// </summary>
+    public Func<OnnxGraph, OnnxGraph>? PrepareForDevices { get; init; }
 
     /// <summary>Whether pinned buffers try mlock.</summary>
     public bool LockPages { get; init; } = true;
@@ -27,7 +30,7 @@ public sealed record HostWeightStoreOptions(long CapacityBytes)
 /// <summary>
 /// The weights of every active model of this process, in host memory (FaaSwap/Torpor: models live on the host and
 /// are swapped onto devices). Capped by a configurable byte limit; over the cap a model is refused, not half-loaded.
-/// With <see cref="HostWeightStoreOptions.PackForDevices"/> each model's weights are also packed into pinned memory
+/// With <see cref="HostWeightStoreOptions.PrepareForDevices"/> each model's weights are also packed into pinned memory
 /// in transfer groups, ready for pipelined swap-in onto a GPU.
 /// </summary>
 public sealed class HostWeightStore
@@ -100,7 +103,7 @@ public sealed class HostWeightStore
         string? failure = null;
         try
         {
-            if (options.PackForDevices)
+            if (options.PrepareForDevices is not null)
             {
                 (packed, failure) = TryPack(model, bytes);
             }
@@ -181,13 +184,7 @@ public sealed class HostWeightStore
         OnnxGraph graph;
         try
         {
-            var read = OnnxGraph.Read(bytes);
-            var unsupported = GraphPlanner.FindUnsupported(read);
-            if (unsupported.Count > 0)
-            {
-                throw new UnsupportedOperatorException(unsupported);
-            }
-            graph = GraphRewrites.Optimize(read);
+            graph = options.PrepareForDevices!(OnnxGraph.Read(bytes));
         }
         catch (ModelPlanException e)
         {

@@ -1,5 +1,4 @@
 using OrleansServe.Onnx;
-using OrleansServe.Engine.Planning;
 
 namespace OrleansServe.Engine.Memory;
 
@@ -37,7 +36,7 @@ public sealed class PackedWeights : IDisposable
     public bool IsFreed => Buffer.IsDisposed;
 
     /// <summary>
-    /// Packs the weights of an optimized graph (<see cref="GraphRewrites.Optimize"/>): every non-integer initializer
+    /// Packs the weights of an optimized graph (the graph the device backend executes): every non-integer initializer
     /// that some node reads, in order of first use by <see cref="OnnxGraph.Nodes"/>.
     /// </summary>
     /// <exception cref="HostMemoryException">The budget cannot hold the packed weights.</exception>

@@ -1,5 +1,4 @@
 using OrleansServe.Onnx;
-using OrleansServe.Engine.Planning;
 
 namespace OrleansServe.Engine.Memory;
 
@@ -34,7 +33,7 @@ public sealed record WeightSlot(string Name, long OffsetElements, long Elements,
 public sealed class WeightLayout
 {
     /// <summary>Every tensor starts at a multiple of this many floats.</summary>
-    public const int AlignmentElements = GraphPlanner.Alignment;
+    public const int AlignmentElements = 64;
 
     /// <summary>The smallest transfer group target accepted: one page.</summary>
     public const long MinTransferGroupBytes = 4096;

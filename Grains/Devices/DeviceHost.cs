@@ -2,6 +2,8 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OrleansServe.Engine.Execution;
 using OrleansServe.Engine.Gpu;
+using OrleansServe.Engine.Gpu.Planning;
+using OrleansServe.Engine.OnnxRuntime;
 using OrleansServe.Grains.Hosting;
 
 namespace OrleansServe.Grains.Devices;
@@ -23,7 +25,7 @@ public sealed class DeviceHost : IDisposable
         Weights = new HostWeightStore(new HostWeightStoreOptions(settings.HostMemoryBytes)
         {
             // Weights are packed into page-locked transfer groups only when a GPU device will swap them in.
-            PackForDevices = gpus.Count > 0,
+            PrepareForDevices = gpus.Count > 0 ? GraphRewrites.ForGpu : null,
             PinnedCapacityBytes = settings.PinnedMemoryBytes,
             TransferGroupBytes = settings.TransferGroupBytes,
             Registrar = gpus.Contains(GpuDeviceKind.Cuda) ? new CudaHostRegistrar(null, () => bindCuda?.Invoke()) : null,

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using OrleansServe.Engine.Execution;
 using OrleansServe.Engine.Gpu;
+using OrleansServe.Engine.OnnxRuntime;
 
 namespace OrleansServe.Grains.Hosting;
 

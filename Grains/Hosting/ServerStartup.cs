@@ -1,10 +1,10 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OrleansServe.Engine.Repository;
-using OrleansServe.Zoo;
 using OrleansServe.Grains.Devices;
 using OrleansServe.Grains.Models;
 using OrleansServe.Grains.Scheduling;
+using OrleansServe.Zoo;
 
 namespace OrleansServe.Grains.Hosting;
 

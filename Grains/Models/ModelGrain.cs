@@ -1,12 +1,12 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Placement;
-using OrleansServe.Onnx;
-using OrleansServe.Engine.Planning;
+using OrleansServe.Engine.Gpu.Planning;
 using OrleansServe.Engine.Repository;
 using OrleansServe.Grains.Devices;
 using OrleansServe.Grains.Hosting;
 using OrleansServe.Grains.Scheduling;
+using OrleansServe.Onnx;
 using OrleansServe.Scheduler.Runtime;
 
 namespace OrleansServe.Grains.Models;

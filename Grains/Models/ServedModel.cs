@@ -1,5 +1,5 @@
-using OrleansServe.Onnx;
 using OrleansServe.Engine.Repository;
+using OrleansServe.Onnx;
 using OrleansServe.Tensors;
 
 namespace OrleansServe.Grains.Models;

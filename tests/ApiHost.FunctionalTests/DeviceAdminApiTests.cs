@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using Microsoft.AspNetCore.Hosting;
+using OrleansServe.Engine.OnnxRuntime;
 
 namespace OrleansServe.ApiHost.FunctionalTests;
 

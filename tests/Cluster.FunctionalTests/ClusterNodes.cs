@@ -1,4 +1,5 @@
 using System.Globalization;
+using OrleansServe.Engine.OnnxRuntime;
 
 namespace OrleansServe.Cluster.FunctionalTests;
 

@@ -1,9 +1,9 @@
-using OrleansServe.Onnx;
 using System.Globalization;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using OrleansServe.Engine.Execution;
-using OrleansServe.Engine.Planning;
+using OrleansServe.Engine.Gpu.Planning;
+using OrleansServe.Onnx;
 using OrleansServe.Zoo;
 using static OrleansServe.Grains.Tests.Tensors;
 
@@ -20,7 +20,7 @@ public sealed class GpuEngineCluster : ServingCluster
     /// <summary>Bytes of a model's weights as packed for devices.</summary>
     public static long PackedBytes(string model)
     {
-        var store = new HostWeightStore(new HostWeightStoreOptions(1L << 30) { PinnedCapacityBytes = 1L << 30, PackForDevices = true, LockPages = false });
+        var store = new HostWeightStore(new HostWeightStoreOptions(1L << 30) { PinnedCapacityBytes = 1L << 30, PrepareForDevices = GraphRewrites.ForGpu, LockPages = false });
         store.Put(model, SampleZoo.Build(model));
         Assert.True(store.TryGetPacked(model, out var packed), store.PackingFailure(model));
         return packed.Layout.TotalBytes;

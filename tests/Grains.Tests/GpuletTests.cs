@@ -2,9 +2,10 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
-using OrleansServe.Zoo;
+using OrleansServe.Engine.OnnxRuntime;
 using OrleansServe.Grains.Devices;
 using OrleansServe.Grains.Hosting;
+using OrleansServe.Zoo;
 using static OrleansServe.Grains.Tests.Tensors;
 
 namespace OrleansServe.Grains.Tests;

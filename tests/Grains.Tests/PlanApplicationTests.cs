@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
-using OrleansServe.Zoo;
 using OrleansServe.Grains.Scheduling;
+using OrleansServe.Zoo;
 
 namespace OrleansServe.Grains.Tests;
 

@@ -1,9 +1,10 @@
 using Microsoft.Extensions.Configuration;
 using Orleans.TestingHost;
+using OrleansServe.Engine.OnnxRuntime;
+using OrleansServe.Grains.Hosting;
 using OrleansServe.Onnx;
 using OrleansServe.Tensors;
 using OrleansServe.Zoo;
-using OrleansServe.Grains.Hosting;
 
 namespace OrleansServe.Grains.Tests;
 

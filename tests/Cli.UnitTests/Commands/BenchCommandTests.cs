@@ -1,11 +1,11 @@
-using OrleansServe.Onnx;
 using System.CommandLine;
 using System.Text.Json.Nodes;
 using OrleansServe.Cli.Commands;
 using OrleansServe.Cli.Inference;
 using OrleansServe.Engine.Execution;
 using OrleansServe.Engine.Gpu.Native;
-using OrleansServe.Engine.Planning;
+using OrleansServe.Engine.Gpu.Planning;
+using OrleansServe.Onnx;
 using OrleansServe.Zoo;
 
 namespace OrleansServe.Cli.UnitTests.Commands;

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using OrleansServe.Engine.Execution;
+using OrleansServe.Engine.OnnxRuntime;
 using OrleansServe.Tensors;
 using OrleansServe.Zoo;
 

@@ -1,7 +1,7 @@
-using OrleansServe.Onnx;
 using OrleansServe.Engine.Execution;
+using OrleansServe.Engine.Gpu.Planning;
 using OrleansServe.Engine.Memory;
-using OrleansServe.Engine.Planning;
+using OrleansServe.Onnx;
 using OrleansServe.Zoo;
 
 namespace OrleansServe.Engine.UnitTests.Execution;
@@ -34,7 +34,7 @@ public sealed class HostWeightStoreTests
     }
 
     private static HostWeightStore Packing(long pinnedBytes, long transferGroupBytes = 16 << 10) =>
-        new(new HostWeightStoreOptions(1L << 30) { PinnedCapacityBytes = pinnedBytes, PackForDevices = true, LockPages = false, TransferGroupBytes = transferGroupBytes });
+        new(new HostWeightStoreOptions(1L << 30) { PinnedCapacityBytes = pinnedBytes, PrepareForDevices = GraphRewrites.ForGpu, LockPages = false, TransferGroupBytes = transferGroupBytes });
 
     private static long PackedBytes(string model, long transferGroupBytes = 16 << 10)
     {

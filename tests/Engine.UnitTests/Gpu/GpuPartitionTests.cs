@@ -1,7 +1,8 @@
-using OrleansServe.Onnx;
 using OrleansServe.Engine.Gpu;
-using OrleansServe.Engine.Planning;
+using OrleansServe.Engine.Gpu.Planning;
+using OrleansServe.Engine.OnnxRuntime;
 using OrleansServe.Engine.UnitTests.Planning;
+using OrleansServe.Onnx;
 using OrleansServe.Zoo;
 
 namespace OrleansServe.Engine.UnitTests.Gpu;

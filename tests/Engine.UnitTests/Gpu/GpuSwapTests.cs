@@ -1,7 +1,7 @@
 using OrleansServe.Engine.Execution;
 using OrleansServe.Engine.Gpu;
+using OrleansServe.Engine.Gpu.Planning;
 using OrleansServe.Onnx;
-using OrleansServe.Engine.Planning;
 using OrleansServe.Tensors;
 using OrleansServe.Zoo;
 

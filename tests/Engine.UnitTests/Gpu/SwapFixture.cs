@@ -1,9 +1,9 @@
-using OrleansServe.Onnx;
 using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using OrleansServe.Engine.Execution;
 using OrleansServe.Engine.Gpu;
-using OrleansServe.Engine.Planning;
+using OrleansServe.Engine.Gpu.Planning;
+using OrleansServe.Onnx;
 using OrleansServe.Tensors;
 using OrleansServe.Zoo;
 
@@ -50,7 +50,7 @@ internal static class SwapModels
     {
         var store = new HostWeightStore(new HostWeightStoreOptions(64L << 20)
         {
-            PackForDevices = true,
+            PrepareForDevices = GraphRewrites.ForGpu,
             PinnedCapacityBytes = 64L << 20,
             TransferGroupBytes = GroupBytes,
             LockPages = false,

@@ -1,6 +1,6 @@
-using OrleansServe.Onnx;
+using OrleansServe.Engine.Gpu.Planning;
 using OrleansServe.Engine.Memory;
-using OrleansServe.Engine.Planning;
+using OrleansServe.Onnx;
 using OrleansServe.Zoo;
 
 namespace OrleansServe.Engine.UnitTests.Memory;

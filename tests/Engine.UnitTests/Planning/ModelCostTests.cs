@@ -1,5 +1,5 @@
+using OrleansServe.Engine.Gpu.Planning;
 using OrleansServe.Onnx;
-using OrleansServe.Engine.Planning;
 using OrleansServe.Tensors;
 using OrleansServe.Zoo;
 

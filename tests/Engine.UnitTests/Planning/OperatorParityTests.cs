@@ -1,7 +1,8 @@
+using OrleansServe.Engine.OnnxRuntime;
 using OrleansServe.Onnx;
 using OrleansServe.Tensors;
-using static OrleansServe.Onnx.OnnxAttribute;
 using static OrleansServe.Engine.UnitTests.Planning.EngineParity;
+using static OrleansServe.Onnx.OnnxAttribute;
 
 namespace OrleansServe.Engine.UnitTests.Planning;
 
@@ -139,7 +140,7 @@ public sealed class OperatorParityTests(IlgpuCpuDevice device)
         graph.AddNode("Relu", [bn], ["y"]);
         graph.AddOutput("y", ElementType.Fp32, 2, 5, 6, 6);
         var model = graph.ToBytes();
-        var optimized = Engine.Planning.GraphRewrites.Optimize(global::OrleansServe.Onnx.OnnxGraph.Read(model));
+        var optimized = Engine.Gpu.Planning.GraphRewrites.Optimize(global::OrleansServe.Onnx.OnnxGraph.Read(model));
         Assert.Equal(["Conv"], optimized.Nodes.Select(n => n.OpType));
         AssertMatches(device.Worker, model, [Fp32("x", Random(15, 216), 2, 3, 6, 6)]);
     }

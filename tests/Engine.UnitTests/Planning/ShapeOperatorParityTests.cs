@@ -1,8 +1,9 @@
 using Google.Protobuf;
+using OrleansServe.Engine.OnnxRuntime;
 using OrleansServe.Onnx;
 using OrleansServe.Tensors;
-using static OrleansServe.Onnx.OnnxAttribute;
 using static OrleansServe.Engine.UnitTests.Planning.EngineParity;
+using static OrleansServe.Onnx.OnnxAttribute;
 
 namespace OrleansServe.Engine.UnitTests.Planning;
 
@@ -160,7 +161,7 @@ public sealed class ShapeOperatorParityTests(IlgpuCpuDevice device)
         graph.AddNode("Mul", [reshaped, two], ["y"]);
         graph.AddOutput("y", ElementType.Fp32, "batch", 12);
         var model = graph.ToBytes();
-        var plan = Engine.Planning.GraphPlanner.PlanForBatch(global::OrleansServe.Onnx.OnnxGraph.Read(model), 5);
+        var plan = Engine.Gpu.Planning.GraphPlanner.PlanForBatch(global::OrleansServe.Onnx.OnnxGraph.Read(model), 5);
         Assert.Equal(["Mul"], plan.Layers.Select(l => l.OpType));
         AssertMatches(device.Worker, model, [Fp32("x", Random(30, 60), 5, 3, 4)]);
     }

@@ -1,7 +1,8 @@
-using OrleansServe.Onnx;
 using System.Runtime.InteropServices;
 using OrleansServe.Engine.Execution;
-using OrleansServe.Engine.Planning;
+using OrleansServe.Engine.Gpu.Planning;
+using OrleansServe.Engine.OnnxRuntime;
+using OrleansServe.Onnx;
 using OrleansServe.Tensors;
 using OrleansServe.Zoo;
 

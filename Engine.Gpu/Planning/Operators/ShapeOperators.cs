@@ -1,9 +1,9 @@
-using OrleansServe.Onnx;
 using OrleansServe.Engine.Gpu;
 using OrleansServe.Engine.Gpu.Kernels;
+using OrleansServe.Onnx;
 using OrleansServe.Tensors;
 
-namespace OrleansServe.Engine.Planning.Operators;
+namespace OrleansServe.Engine.Gpu.Planning.Operators;
 
 /// <summary>
 /// Operators that only change how a value's elements are indexed (Reshape, Flatten, Squeeze, Unsqueeze, Identity,

@@ -1,6 +1,6 @@
 using OrleansServe.Onnx;
 
-namespace OrleansServe.Engine.Planning;
+namespace OrleansServe.Engine.Gpu.Planning;
 
 /// <summary>
 /// What one item of a model costs by the engine's graph analysis at batch 1: the inputs of the scheduler's roofline

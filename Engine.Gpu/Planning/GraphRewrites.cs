@@ -1,7 +1,7 @@
+using OrleansServe.Engine.Gpu.Planning.Operators;
 using OrleansServe.Onnx;
-using OrleansServe.Engine.Planning.Operators;
 
-namespace OrleansServe.Engine.Planning;
+namespace OrleansServe.Engine.Gpu.Planning;
 
 /// <summary>
 /// Batch-independent rewrites done once when a model is loaded: BatchNormalization folded into the preceding
@@ -10,6 +10,16 @@ namespace OrleansServe.Engine.Planning;
 /// </summary>
 public static class GraphRewrites
 {
+    /// <summary>
+    /// The graph the GPU engine executes (what its host weights are packed from): refused with every operator it lacks
+    /// (<see cref="UnsupportedOperatorException"/>), else <see cref="Optimize"/>d.
+    /// </summary>
+    public static OnnxGraph ForGpu(OnnxGraph graph)
+    {
+        var unsupported = GraphPlanner.FindUnsupported(graph);
+        return unsupported.Count > 0 ? throw new UnsupportedOperatorException(unsupported) : Optimize(graph);
+    }
+
     /// <summary>Applies every rewrite; the result computes the same function with fewer layers.</summary>
     public static OnnxGraph Optimize(OnnxGraph graph)
     {

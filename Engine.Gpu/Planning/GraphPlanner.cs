@@ -1,8 +1,8 @@
+using OrleansServe.Engine.Gpu.Planning.Operators;
 using OrleansServe.Onnx;
-using OrleansServe.Engine.Planning.Operators;
 using OrleansServe.Tensors;
 
-namespace OrleansServe.Engine.Planning;
+namespace OrleansServe.Engine.Gpu.Planning;
 
 /// <summary>
 /// Plans a graph for concrete input shapes: infers every shape, folds what is known at plan time (Shape,
@@ -12,7 +12,7 @@ namespace OrleansServe.Engine.Planning;
 public static class GraphPlanner
 {
     /// <summary>Workspace offsets are multiples of this many floats (256 bytes), which cuBLAS and coalesced loads like.</summary>
-    internal const int Alignment = 64;
+    internal const int Alignment = Memory.WeightLayout.AlignmentElements;
 
     /// <summary>Every node whose operator the engine does not implement (empty when all are supported).</summary>
     public static IReadOnlyList<UnsupportedNode> FindUnsupported(OnnxGraph graph) =>

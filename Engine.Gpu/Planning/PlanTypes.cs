@@ -1,7 +1,7 @@
 using OrleansServe.Onnx;
 using OrleansServe.Tensors;
 
-namespace OrleansServe.Engine.Planning;
+namespace OrleansServe.Engine.Gpu.Planning;
 
 /// <summary>A value of a planned graph: its concrete shape, and either host data (a constant) or a place in device memory.</summary>
 internal sealed class PlanValue(string name, int[] shape)

@@ -1,8 +1,8 @@
+using OrleansServe.Engine.Gpu;
 using OrleansServe.Engine.Gpu.Kernels;
 using OrleansServe.Onnx;
-using OrleansServe.Engine.Gpu;
 
-namespace OrleansServe.Engine.Planning.Operators;
+namespace OrleansServe.Engine.Gpu.Planning.Operators;
 
 /// <summary>Gemm: Y = alpha·op(A)·op(B) + beta·C, with C broadcast, and an optional fused activation.</summary>
 internal sealed class GemmOperator : Operator

@@ -1,7 +1,7 @@
-using OrleansServe.Onnx;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using OrleansServe.Engine.Execution;
+using OrleansServe.Onnx;
 
 namespace OrleansServe.Engine.Gpu;
 

@@ -1,12 +1,12 @@
-using OrleansServe.Onnx;
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using ILGPU;
 using ILGPU.Runtime;
 using OrleansServe.Engine.Execution;
+using OrleansServe.Engine.Gpu.Planning;
 using OrleansServe.Engine.Memory;
-using OrleansServe.Engine.Planning;
+using OrleansServe.Onnx;
 using OrleansServe.Tensors;
 
 namespace OrleansServe.Engine.Gpu;

@@ -1,9 +1,9 @@
-using OrleansServe.Onnx;
 using ILGPU;
 using OrleansServe.Engine.Gpu;
 using OrleansServe.Engine.Gpu.Kernels;
+using OrleansServe.Onnx;
 
-namespace OrleansServe.Engine.Planning.Operators;
+namespace OrleansServe.Engine.Gpu.Planning.Operators;
 
 /// <summary>Window attributes shared by Conv and the pooling operators (2-D, NCHW).</summary>
 internal static class Windows

@@ -1,7 +1,7 @@
-using OrleansServe.Onnx;
 using OrleansServe.Engine.Gpu.Kernels;
+using OrleansServe.Onnx;
 
-namespace OrleansServe.Engine.Planning.Operators;
+namespace OrleansServe.Engine.Gpu.Planning.Operators;
 
 /// <summary>The operators the engine implements, by ONNX op type (default domain).</summary>
 internal static class OperatorRegistry

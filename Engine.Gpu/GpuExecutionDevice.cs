@@ -1,7 +1,7 @@
-using OrleansServe.Onnx;
 using OrleansServe.Engine.Execution;
+using OrleansServe.Engine.Gpu.Planning;
 using OrleansServe.Engine.Memory;
-using OrleansServe.Engine.Planning;
+using OrleansServe.Onnx;
 
 namespace OrleansServe.Engine.Gpu;
 

@@ -1,6 +1,6 @@
 using OrleansServe.Onnx;
 
-namespace OrleansServe.Engine.Planning;
+namespace OrleansServe.Engine.Gpu.Planning;
 
 /// <summary>Shape arithmetic shared by operators: element counts, strides, axes and broadcasting.</summary>
 public static class ShapeMath

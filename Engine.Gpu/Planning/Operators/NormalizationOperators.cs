@@ -1,8 +1,8 @@
-using OrleansServe.Onnx;
 using OrleansServe.Engine.Gpu;
 using OrleansServe.Engine.Gpu.Kernels;
+using OrleansServe.Onnx;
 
-namespace OrleansServe.Engine.Planning.Operators;
+namespace OrleansServe.Engine.Gpu.Planning.Operators;
 
 /// <summary>Softmax along one axis (opset 13); before opset 13 the input is coerced to 2-D at the axis.</summary>
 internal sealed class SoftmaxOperator : Operator

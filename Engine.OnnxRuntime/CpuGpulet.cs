@@ -1,9 +1,10 @@
 using System.Diagnostics;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
+using OrleansServe.Engine.Execution;
 using OrleansServe.Tensors;
 
-namespace OrleansServe.Engine.Execution;
+namespace OrleansServe.Engine.OnnxRuntime;
 
 /// <summary>
 /// A gpulet of the CPU device: a share of the machine's cores, given to ONNX Runtime as each session's intra-op

@@ -1,7 +1,7 @@
 using OrleansServe.Onnx;
 using OrleansServe.Tensors;
 
-namespace OrleansServe.Engine.Planning;
+namespace OrleansServe.Engine.Gpu.Planning;
 
 /// <summary>One layer of a planned model: what the scheduler and the interference model read about it.</summary>
 /// <param name="WeightBytes">Bytes of constant inputs (weights) the layer reads.</param>

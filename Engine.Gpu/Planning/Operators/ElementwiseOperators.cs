@@ -1,8 +1,8 @@
-using OrleansServe.Onnx;
 using OrleansServe.Engine.Gpu;
 using OrleansServe.Engine.Gpu.Kernels;
+using OrleansServe.Onnx;
 
-namespace OrleansServe.Engine.Planning.Operators;
+namespace OrleansServe.Engine.Gpu.Planning.Operators;
 
 /// <summary>Relu, Sigmoid, Tanh, Erf, Sqrt and the other one-input element-wise functions; folded on the host when the input is constant.</summary>
 internal sealed class UnaryOperator(UnaryOp op) : Operator

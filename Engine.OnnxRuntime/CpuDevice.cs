@@ -1,4 +1,6 @@
-namespace OrleansServe.Engine.Execution;
+using OrleansServe.Engine.Execution;
+
+namespace OrleansServe.Engine.OnnxRuntime;
 
 /// <summary>Settings of the CPU device.</summary>
 public sealed record CpuDeviceOptions

@@ -1,7 +1,7 @@
-using OrleansServe.Onnx;
 using OrleansServe.Engine.Gpu;
+using OrleansServe.Onnx;
 
-namespace OrleansServe.Engine.Planning.Operators;
+namespace OrleansServe.Engine.Gpu.Planning.Operators;
 
 /// <summary>Host-side strided reads, used to fold data movement on constants exactly as the device would do it.</summary>
 internal static class HostCopy

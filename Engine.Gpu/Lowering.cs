@@ -1,8 +1,8 @@
-using OrleansServe.Onnx;
 using ILGPU;
 using ILGPU.Runtime;
 using OrleansServe.Engine.Gpu.Kernels;
-using OrleansServe.Engine.Planning;
+using OrleansServe.Engine.Gpu.Planning;
+using OrleansServe.Onnx;
 
 namespace OrleansServe.Engine.Gpu;
 
