@@ -1,10 +1,12 @@
+using OrleansServe.Tensors;
+
 namespace OrleansServe.Grains;
 
-/// <summary>Name, datatype and shape of one model input or output; -1 marks a dynamic dimension.</summary>
+/// <summary>Name, element type (KServe datatype) and shape of one model input or output; -1 marks a dynamic dimension.</summary>
 [GenerateSerializer, Immutable, Alias("orleansserve.TensorMetadata")]
 public sealed record TensorMetadata(
     [property: Id(0)] string Name,
-    [property: Id(1)] string Datatype,
+    [property: Id(1)] ElementType ElementType,
     [property: Id(2)] long[] Shape);
 
 /// <summary>The serving configuration of a model (config.json with defaults applied).</summary>

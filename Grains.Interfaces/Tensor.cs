@@ -1,13 +1,15 @@
+using OrleansServe.Tensors;
+
 namespace OrleansServe.Grains;
 
 /// <summary>
-/// A named tensor: KServe datatype name (e.g. "FP32"), shape, and row-major little-endian element bytes.
+/// A named tensor: element type (the KServe datatype, e.g. FP32), shape, and row-major little-endian element bytes.
 /// Immutable so that grain calls inside a silo pass the buffer by reference instead of copying it.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("orleansserve.Tensor")]
 public sealed record Tensor(
     [property: Id(0)] string Name,
-    [property: Id(1)] string Datatype,
+    [property: Id(1)] ElementType ElementType,
     [property: Id(2)] long[] Shape,
     [property: Id(3)] byte[] Data)
 {

@@ -1,3 +1,4 @@
+using OrleansServe.Tensors;
 using OrleansServe.ApiHost.Extensions;
 using OrleansServe.Engine.Repository;
 using OrleansServe.Grains;
@@ -58,5 +59,5 @@ public static class ModelsApi
             : ApiErrors.Error(StatusCodes.Status503ServiceUnavailable, $"model '{model}' is not ready: {status.State}{(status.Reason is null ? "" : $" ({status.Reason})")}");
     }
 
-    private static TensorMetadataResponse ToResponse(TensorMetadata t) => new(t.Name, t.Datatype, t.Shape);
+    private static TensorMetadataResponse ToResponse(TensorMetadata t) => new(t.Name, t.ElementType.ToKServeName(), t.Shape);
 }

@@ -75,6 +75,10 @@ public static class InferRequestParser
         public string? Name { get; set; }
         public long[]? Shape { get; set; }
         public string? Datatype { get; set; }
+
+        /// <summary>The datatype parsed, once it has been (the string is read once, here).</summary>
+        public ElementType? Type { get; set; }
+
         public long? BinaryDataSize { get; set; }
         public bool HasData { get; set; }
         public byte[]? Data { get; set; }
@@ -466,7 +470,7 @@ public static class InferRequestParser
                 data = binary.Slice((int)offset, (int)size).ToArray();
                 offset += size;
             }
-            tensors[i] = new Tensor(input.Name!, input.Datatype!, input.Shape!, data);
+            tensors[i] = new Tensor(input.Name!, input.Type ?? TypeOf(input), input.Shape!, data);
         }
         if (offset != binary.Length)
         {
@@ -478,12 +482,7 @@ public static class InferRequestParser
     /// <summary>Element count of an input's shape, checked so that its buffer can be allocated.</summary>
     private static long ElementCount(InputHeader input, out ElementType type)
     {
-        if (!ElementTypes.TryParseKServeName(input.Datatype, out type))
-        {
-            throw input.Datatype is "BYTES" or "BF16"
-                ? Error($"{input.Label}: datatype {input.Datatype} is not supported by this server (supported: {SupportedDatatypes})")
-                : Error($"{input.Label}: unknown datatype '{input.Datatype}' (supported: {SupportedDatatypes})");
-        }
+        type = TypeOf(input);
         var shape = input.Shape!;
         if (shape.Contains(0))
         {
@@ -501,6 +500,23 @@ public static class InferRequestParser
             count *= dim;
         }
         return count;
+    }
+
+    /// <summary>The input's element type, parsed from its datatype string the first time it is asked for.</summary>
+    private static ElementType TypeOf(InputHeader input)
+    {
+        if (input.Type is { } known)
+        {
+            return known;
+        }
+        if (!ElementTypes.TryParseKServeName(input.Datatype, out var type))
+        {
+            throw input.Datatype is "BYTES" or "BF16"
+                ? Error($"{input.Label}: datatype {input.Datatype} is not supported by this server (supported: {SupportedDatatypes})")
+                : Error($"{input.Label}: unknown datatype '{input.Datatype}' (supported: {SupportedDatatypes})");
+        }
+        input.Type = type;
+        return type;
     }
 
     private static byte[] DecodeData(ref Utf8JsonReader reader, InputHeader input, int jsonLength)

@@ -125,7 +125,7 @@ public static class InferResponseWriter
                 var output = response.Outputs[i];
                 writer.WriteStartObject();
                 writer.WriteString("name"u8, output.Name);
-                writer.WriteString("datatype"u8, output.Datatype);
+                writer.WriteString("datatype"u8, output.ElementType.ToKServeName());
                 writer.WriteStartArray("shape"u8);
                 foreach (var dim in output.Shape)
                 {
@@ -166,14 +166,15 @@ public static class InferResponseWriter
         for (var i = 0; i < types.Length; i++)
         {
             var output = response.Outputs[i];
-            if (!ElementTypes.TryParseKServeName(output.Datatype, out types[i]))
+            types[i] = output.ElementType;
+            if (!Enum.IsDefined(types[i]))
             {
-                throw new ArgumentException($"output '{output.Name}' has datatype '{output.Datatype}', which the server does not serve", nameof(response));
+                throw new ArgumentException($"output '{output.Name}' has element type {(int)types[i]}, which the server does not serve", nameof(response));
             }
             if (output.Shape.Any(dim => dim < 0) || output.ElementCount * types[i].ByteSize() != output.Data.Length)
             {
                 throw new ArgumentException(
-                    $"output '{output.Name}' has {output.Data.Length} bytes of data, which does not fit shape [{string.Join(',', output.Shape)}] of {output.Datatype}",
+                    $"output '{output.Name}' has {output.Data.Length} bytes of data, which does not fit shape [{string.Join(',', output.Shape)}] of {types[i].ToKServeName()}",
                     nameof(response));
             }
         }

@@ -7,13 +7,13 @@ namespace OrleansServe.Grains.Devices;
 internal static class TensorConversions
 {
     public static NamedTensor ToEngine(this Tensor tensor) =>
-        ElementTypes.TryParseKServeName(tensor.Datatype, out var type)
-            ? new NamedTensor(tensor.Name, type, tensor.Shape, tensor.Data)
-            : throw new InferenceException(InferenceErrorKind.BadRequest, $"tensor '{tensor.Name}': unsupported datatype '{tensor.Datatype}'");
+        Enum.IsDefined(tensor.ElementType)
+            ? new NamedTensor(tensor.Name, tensor.ElementType, tensor.Shape, tensor.Data)
+            : throw new InferenceException(InferenceErrorKind.BadRequest, $"tensor '{tensor.Name}': unknown element type {(int)tensor.ElementType}");
 
     /// <summary>The engine returns arrays it owns, so the wire tensor can take them as they are.</summary>
     public static Tensor ToWire(this NamedTensor tensor) =>
-        new(tensor.Name, tensor.ElementType.ToKServeName(), tensor.Shape, OwnedArray(tensor.Data));
+        new(tensor.Name, tensor.ElementType, tensor.Shape, OwnedArray(tensor.Data));
 
     private static byte[] OwnedArray(ReadOnlyMemory<byte> data) =>
         System.Runtime.InteropServices.MemoryMarshal.TryGetArray(data, out var segment)

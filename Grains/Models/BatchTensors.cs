@@ -25,7 +25,7 @@ internal static class BatchTensors
             }
             var shape = (long[])first.Shape.Clone();
             shape[0] = total;
-            stacked[i] = new Tensor(first.Name, first.Datatype, shape, data);
+            stacked[i] = new Tensor(first.Name, first.ElementType, shape, data);
         }
         return stacked;
     }
@@ -59,7 +59,7 @@ internal static class BatchTensors
                 var length = bytesPerSample * batchSizes[r];
                 var shape = (long[])output.Shape.Clone();
                 shape[0] = batchSizes[r];
-                result[r][o] = new Tensor(output.Name, output.Datatype, shape, output.Data.AsSpan(offset, length).ToArray());
+                result[r][o] = new Tensor(output.Name, output.ElementType, shape, output.Data.AsSpan(offset, length).ToArray());
                 offset += length;
             }
         }

@@ -79,10 +79,9 @@ internal sealed class ServedModel
         {
             var expected = Inputs[i];
             var tensor = ordered[i];
-            var datatype = expected.ElementType.ToKServeName();
-            if (tensor.Datatype != datatype)
+            if (tensor.ElementType != expected.ElementType)
             {
-                throw BadRequest($"input '{tensor.Name}' must be {datatype}, got {tensor.Datatype}");
+                throw BadRequest($"input '{tensor.Name}' must be {expected.ElementType.ToKServeName()}, got {tensor.ElementType.ToKServeName()}");
             }
             var shape = tensor.Shape ?? [];
             if (shape.Length != expected.Shape.Length)
@@ -109,7 +108,7 @@ internal sealed class ServedModel
             var bytes = checked(tensor.ElementCount * expected.ElementType.ByteSize());
             if (tensor.Data is null || tensor.Data.LongLength != bytes)
             {
-                throw BadRequest($"input '{tensor.Name}' of shape {ShapeText(shape)} needs {bytes} bytes of {datatype}, got {tensor.Data?.LongLength ?? 0}");
+                throw BadRequest($"input '{tensor.Name}' of shape {ShapeText(shape)} needs {bytes} bytes of {expected.ElementType.ToKServeName()}, got {tensor.Data?.LongLength ?? 0}");
             }
         }
         if (Batchable && batch > MaxBatchSize)
@@ -163,7 +162,7 @@ internal sealed class ServedModel
         return signature with { Shape = shape };
     }
 
-    private static TensorMetadata ToMetadata(TensorSignature s) => new(s.Name, s.ElementType.ToKServeName(), s.Shape);
+    private static TensorMetadata ToMetadata(TensorSignature s) => new(s.Name, s.ElementType, s.Shape);
 
     private static string Names(IEnumerable<TensorSignature> tensors) => string.Join(", ", tensors.Select(t => $"'{t.Name}'"));
 

@@ -1,3 +1,4 @@
+using OrleansServe.Tensors;
 using static OrleansServe.Grains.Tests.Tensors;
 
 namespace OrleansServe.Grains.Tests;
@@ -84,13 +85,13 @@ public sealed class ModelGrainTests(SmallModelsCluster fixture) : IClassFixture<
     {
         var inputs = new[]
         {
-            new Tensor("fp32", "FP32", [1, 4], new byte[16].Select((_, i) => (byte)i).ToArray()),
-            new Tensor("fp16", "FP16", [1, 4], [0, 60, 0, 64, 0, 66, 0, 188]),
-            new Tensor("int64", "INT64", [1, 4], new byte[32].Select((_, i) => (byte)(i * 3)).ToArray()),
-            new Tensor("int32", "INT32", [1, 4], new byte[16].Select((_, i) => (byte)(255 - i)).ToArray()),
-            new Tensor("int8", "INT8", [1, 4], [1, 255, 127, 128]),
-            new Tensor("uint8", "UINT8", [1, 4], [0, 1, 254, 255]),
-            new Tensor("bool", "BOOL", [1, 4], [1, 0, 0, 1]),
+            new Tensor("fp32", ElementType.Fp32, [1, 4], new byte[16].Select((_, i) => (byte)i).ToArray()),
+            new Tensor("fp16", ElementType.Fp16, [1, 4], [0, 60, 0, 64, 0, 66, 0, 188]),
+            new Tensor("int64", ElementType.Int64, [1, 4], new byte[32].Select((_, i) => (byte)(i * 3)).ToArray()),
+            new Tensor("int32", ElementType.Int32, [1, 4], new byte[16].Select((_, i) => (byte)(255 - i)).ToArray()),
+            new Tensor("int8", ElementType.Int8, [1, 4], [1, 255, 127, 128]),
+            new Tensor("uint8", ElementType.UInt8, [1, 4], [0, 1, 254, 255]),
+            new Tensor("bool", ElementType.Bool, [1, 4], [1, 0, 0, 1]),
         };
 
         var response = await Model("typed").InferAsync(Request(inputs));
@@ -98,7 +99,7 @@ public sealed class ModelGrainTests(SmallModelsCluster fixture) : IClassFixture<
         foreach (var input in inputs)
         {
             var output = response.Outputs.Single(o => o.Name == input.Name + "_out");
-            Assert.Equal(input.Datatype, output.Datatype);
+            Assert.Equal(input.ElementType, output.ElementType);
             Assert.Equal(input.Data, output.Data);
         }
     }
@@ -113,7 +114,8 @@ public sealed class ModelGrainTests(SmallModelsCluster fixture) : IClassFixture<
     [InlineData("zero batch", "x", "FP32", new long[] { 0, 3 }, 0, "must have shape")]
     public async Task Refuses_requests_that_do_not_fit_the_model_and_keeps_serving(string why, string name, string datatype, long[] shape, int floats, string expected)
     {
-        var bad = new Tensor(name, datatype, shape, new byte[floats * 4]);
+        Assert.True(ElementTypes.TryParseKServeName(datatype, out var type));
+        var bad = new Tensor(name, type, shape, new byte[floats * 4]);
         var error = await Assert.ThrowsAsync<InferenceException>(() => Model("add_fast").InferAsync(Request(bad)));
 
         Assert.True(error.Kind == InferenceErrorKind.BadRequest, why);
@@ -173,7 +175,7 @@ public sealed class ModelGrainTests(SmallModelsCluster fixture) : IClassFixture<
     {
         var metadata = await Model("mlp").GetMetadataAsync();
         var input = Assert.Single(metadata.Inputs);
-        Assert.Equal("FP32", input.Datatype);
+        Assert.Equal(ElementType.Fp32, input.ElementType);
         Assert.Equal(-1, input.Shape[0]);
         Assert.Equal(8, metadata.Config.MaxBatchSize);
         Assert.Equal(["1"], metadata.Versions);

@@ -1,3 +1,4 @@
+using OrleansServe.Tensors;
 using System.Collections.Concurrent;
 using System.Text.Json;
 using OrleansServe.Grains.Scheduling;
@@ -81,7 +82,7 @@ public sealed class PlanApplicationTests(PlanApplyingCluster fixture) : IClassFi
             sent++;
             try
             {
-                await grain.InferAsync(new InferenceRequest(null, [new Tensor(input, "FP32", shape, data)]));
+                await grain.InferAsync(new InferenceRequest(null, [new Tensor(input, ElementType.Fp32, shape, data)]));
                 ok++;
                 answered.Add();
             }

@@ -1,3 +1,4 @@
+using OrleansServe.Tensors;
 using System.Runtime.InteropServices;
 
 namespace OrleansServe.Grains.Tests;
@@ -6,7 +7,7 @@ namespace OrleansServe.Grains.Tests;
 public static class Tensors
 {
     public static Tensor Fp32(string name, long[] shape, params float[] values) =>
-        new(name, "FP32", shape, MemoryMarshal.AsBytes(values.AsSpan()).ToArray());
+        new(name, ElementType.Fp32, shape, MemoryMarshal.AsBytes(values.AsSpan()).ToArray());
 
     public static float[] ReadFp32(Tensor tensor) => MemoryMarshal.Cast<byte, float>(tensor.Data).ToArray();
 

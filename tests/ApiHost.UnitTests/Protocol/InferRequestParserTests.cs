@@ -1,3 +1,4 @@
+using OrleansServe.Tensors;
 using OrleansServe.ApiHost.Protocol;
 using static OrleansServe.ApiHost.UnitTests.Protocol.KServeBodies;
 
@@ -29,7 +30,7 @@ public sealed class InferRequestParserTests
 
         var input = Assert.Single(parsed.Request.Inputs);
         Assert.Equal("x", input.Name);
-        Assert.Equal(datatype, input.Datatype);
+        Assert.Equal(datatype, input.ElementType.ToKServeName());
         Assert.Equal([3L], input.Shape);
         Assert.Equal(expected, input.Data);
     }
@@ -156,7 +157,7 @@ public sealed class InferRequestParserTests
         var parsed = Parse("""{"inputs":[{"na\u006De":"\u00e9t\u00e9","shape":[1],"datatype":"\u0046P32","data":[1]}]}""");
 
         Assert.Equal("été", parsed.Request.Inputs[0].Name);
-        Assert.Equal("FP32", parsed.Request.Inputs[0].Datatype);
+        Assert.Equal(ElementType.Fp32, parsed.Request.Inputs[0].ElementType);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using OrleansServe.Tensors;
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
@@ -31,7 +32,7 @@ public sealed class InferResponseWriterTests
 
     public static TheoryData<Tensor, string> EveryDatatype => new()
     {
-        { new Tensor("y", "BOOL", [3], [1, 0, 1]), "[true,false,true]" },
+        { new Tensor("y", ElementType.Bool, [3], [1, 0, 1]), "[true,false,true]" },
         { TensorOf<byte>("y", "UINT8", [2], 0, 255), "[0,255]" },
         { TensorOf<sbyte>("y", "INT8", [2], -128, 127), "[-128,127]" },
         { TensorOf<ushort>("y", "UINT16", [2], 0, 65535), "[0,65535]" },
@@ -62,7 +63,7 @@ public sealed class InferResponseWriterTests
 
         Assert.Equal(output.Data, back.Data);
         Assert.Equal(output.Shape, back.Shape);
-        Assert.Equal(output.Datatype, back.Datatype);
+        Assert.Equal(output.ElementType, back.ElementType);
     }
 
     [Theory]
@@ -264,12 +265,12 @@ public sealed class InferResponseWriterTests
     }
 
     [Theory]
-    [InlineData("BYTES", 4)]
-    [InlineData("FP32", 3)]
-    [InlineData("FP32", 12)]
-    public void Outputs_that_do_not_fit_their_shape_or_datatype_are_a_server_bug_and_nothing_is_written(string datatype, int bytes)
+    [InlineData((ElementType)99, 4)]
+    [InlineData(ElementType.Fp32, 3)]
+    [InlineData(ElementType.Fp32, 12)]
+    public void Outputs_that_do_not_fit_their_shape_or_datatype_are_a_server_bug_and_nothing_is_written(ElementType type, int bytes)
     {
-        var output = new Tensor("y", datatype, [2], new byte[bytes]);
+        var output = new Tensor("y", type, [2], new byte[bytes]);
         var buffer = new ArrayBufferWriter<byte>();
 
         Assert.Throws<ArgumentException>(() => InferResponseWriter.Write(buffer, Response(output)));

@@ -1,3 +1,4 @@
+using OrleansServe.Tensors;
 using System.Buffers;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -35,7 +36,7 @@ internal static class KServeBodies
         where T : unmanaged => MemoryMarshal.Cast<byte, T>(tensor.Data).ToArray();
 
     public static Tensor TensorOf<T>(string name, string datatype, long[] shape, params T[] values)
-        where T : unmanaged => new(name, datatype, shape, Bytes(values));
+        where T : unmanaged => new(name, ElementTypes.TryParseKServeName(datatype, out var type) ? type : throw new ArgumentException($"no datatype {datatype}"), shape, Bytes(values));
 
     public static string ResponseJson(InferenceResponse response, bool binaryOutputDefault = false, IReadOnlyDictionary<string, bool>? outputBinary = null)
     {
