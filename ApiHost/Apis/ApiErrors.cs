@@ -1,5 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
-using OrleansServe.ApiHost.Protocol;
+using OrleansServe.KServe;
 using OrleansServe.Grains;
 
 namespace OrleansServe.ApiHost.Apis;

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 using OrleansServe.ApiHost.Extensions;
-using OrleansServe.ApiHost.Protocol;
+using OrleansServe.KServe;
 
 namespace OrleansServe.ApiHost.Apis;
 

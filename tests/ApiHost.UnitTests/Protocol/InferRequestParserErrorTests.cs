@@ -1,4 +1,4 @@
-using OrleansServe.ApiHost.Protocol;
+using OrleansServe.KServe;
 using static OrleansServe.ApiHost.UnitTests.Protocol.KServeBodies;
 
 namespace OrleansServe.ApiHost.UnitTests.Protocol;

@@ -1,5 +1,5 @@
 using System.Text;
-using OrleansServe.ApiHost.Protocol;
+using OrleansServe.KServe;
 using OrleansServe.Tensors;
 using static OrleansServe.ApiHost.UnitTests.Protocol.KServeBodies;
 

@@ -1,5 +1,5 @@
 using OrleansServe.Tensors;
-using OrleansServe.ApiHost.Protocol;
+using OrleansServe.KServe;
 using static OrleansServe.ApiHost.UnitTests.Protocol.KServeBodies;
 
 namespace OrleansServe.ApiHost.UnitTests.Protocol;

@@ -2,7 +2,7 @@ using OrleansServe.Tensors;
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
-using OrleansServe.ApiHost.Protocol;
+using OrleansServe.KServe;
 using OrleansServe.Grains;
 using static OrleansServe.ApiHost.UnitTests.Protocol.KServeBodies;
 

@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using OrleansServe.ApiHost.Protocol;
+using OrleansServe.KServe;
 using OrleansServe.Grains;
 
 namespace OrleansServe.ApiHost.UnitTests.Protocol;

@@ -1,4 +1,4 @@
-namespace OrleansServe.ApiHost.Protocol;
+namespace OrleansServe.KServe;
 
 /// <summary>
 /// A request body that does not follow the KServe v2 (Open Inference Protocol) REST format.

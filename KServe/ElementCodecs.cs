@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Text.Json;
 
-namespace OrleansServe.ApiHost.Protocol;
+namespace OrleansServe.KServe;
 
 /// <summary>
 /// How one element type travels between a JSON value and its little-endian bytes. Static abstract members let

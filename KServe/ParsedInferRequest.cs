@@ -1,6 +1,6 @@
 using OrleansServe.Grains;
 
-namespace OrleansServe.ApiHost.Protocol;
+namespace OrleansServe.KServe;
 
 /// <summary>A parsed KServe v2 infer request together with how the client wants each output encoded.</summary>
 /// <param name="Request">The wire request; every input's <see cref="Tensor.Data"/> holds raw little-endian row-major bytes.</param>

@@ -3,7 +3,7 @@ using System.Text.Json;
 using OrleansServe.Grains;
 using OrleansServe.Tensors;
 
-namespace OrleansServe.ApiHost.Protocol;
+namespace OrleansServe.KServe;
 
 /// <summary>
 /// Reads the body of a KServe v2 REST infer request (<c>POST v2/models/{m}/infer</c>), with or without the binary

@@ -3,7 +3,7 @@ using System.Text.Json;
 using OrleansServe.Grains;
 using OrleansServe.Tensors;
 
-namespace OrleansServe.ApiHost.Protocol;
+namespace OrleansServe.KServe;
 
 /// <summary>
 /// Writes an <see cref="InferenceResponse"/> as a KServe v2 REST infer response: JSON with flat <c>data</c> arrays,
