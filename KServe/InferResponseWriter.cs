@@ -122,29 +122,7 @@ public static class InferResponseWriter
             writer.WriteStartArray("outputs"u8);
             for (var i = 0; i < response.Outputs.Length; i++)
             {
-                var output = response.Outputs[i];
-                writer.WriteStartObject();
-                writer.WriteString("name"u8, output.Name);
-                writer.WriteString("datatype"u8, output.ElementType.ToKServeName());
-                writer.WriteStartArray("shape"u8);
-                foreach (var dim in output.Shape)
-                {
-                    writer.WriteNumberValue(dim);
-                }
-                writer.WriteEndArray();
-                if (selection.IsBinary(output.Name))
-                {
-                    writer.WriteStartObject("parameters"u8);
-                    writer.WriteNumber("binary_data_size"u8, output.Data.Length);
-                    writer.WriteEndObject();
-                }
-                else
-                {
-                    writer.WriteStartArray("data"u8);
-                    WriteData(writer, types[i], output.Data);
-                    writer.WriteEndArray();
-                }
-                writer.WriteEndObject();
+                WriteTensor(writer, response.Outputs[i], types[i], selection.IsBinary(response.Outputs[i].Name));
             }
             writer.WriteEndArray();
             writer.WriteEndObject();
@@ -159,27 +137,58 @@ public static class InferResponseWriter
         }
     }
 
-    /// <summary>Checks every output before anything is written, so a bad one never leaves half a body behind.</summary>
-    private static ElementType[] ValidateOutputs(InferenceResponse response)
+    /// <summary>
+    /// One tensor of a request or response: name, datatype, shape, and either its data as JSON or, when
+    /// <paramref name="binary"/>, the size of the raw bytes that follow the JSON part.
+    /// </summary>
+    internal static void WriteTensor(Utf8JsonWriter writer, Tensor tensor, ElementType type, bool binary)
     {
-        var types = new ElementType[response.Outputs.Length];
-        for (var i = 0; i < types.Length; i++)
+        writer.WriteStartObject();
+        writer.WriteString("name"u8, tensor.Name);
+        writer.WriteString("datatype"u8, type.ToKServeName());
+        writer.WriteStartArray("shape"u8);
+        foreach (var dim in tensor.Shape)
         {
-            var output = response.Outputs[i];
-            types[i] = output.ElementType;
-            if (!Enum.IsDefined(types[i]))
-            {
-                throw new ArgumentException($"output '{output.Name}' has element type {(int)types[i]}, which the server does not serve", nameof(response));
-            }
-            if (output.Shape.Any(dim => dim < 0) || output.ElementCount * types[i].ByteSize() != output.Data.Length)
-            {
-                throw new ArgumentException(
-                    $"output '{output.Name}' has {output.Data.Length} bytes of data, which does not fit shape [{string.Join(',', output.Shape)}] of {types[i].ToKServeName()}",
-                    nameof(response));
-            }
+            writer.WriteNumberValue(dim);
         }
-        return types;
+        writer.WriteEndArray();
+        if (binary)
+        {
+            writer.WriteStartObject("parameters"u8);
+            writer.WriteNumber("binary_data_size"u8, tensor.Data.Length);
+            writer.WriteEndObject();
+        }
+        else
+        {
+            writer.WriteStartArray("data"u8);
+            WriteData(writer, type, tensor.Data);
+            writer.WriteEndArray();
+        }
+        writer.WriteEndObject();
     }
+
+    /// <summary>Checks every tensor before anything is written, so a bad one never leaves half a body behind.</summary>
+    internal static ElementType[] ValidateTensors(IReadOnlyList<Tensor> tensors, string paramName) =>
+        [.. tensors.Select(t => Validate(t, paramName))];
+
+    private static ElementType Validate(Tensor output, string paramName)
+    {
+        var type = output.ElementType;
+        if (!Enum.IsDefined(type))
+        {
+            throw new ArgumentException($"tensor '{output.Name}' has element type {(int)type}, which the protocol does not carry", paramName);
+        }
+        if (output.Shape.Any(dim => dim < 0) || output.ElementCount * type.ByteSize() != output.Data.Length)
+        {
+            throw new ArgumentException(
+                $"tensor '{output.Name}' has {output.Data.Length} bytes of data, which does not fit shape [{string.Join(',', output.Shape)}] of {type.ToKServeName()}",
+                paramName);
+        }
+        return type;
+    }
+
+    /// <summary>Checks every output before anything is written, so a bad one never leaves half a body behind.</summary>
+    private static ElementType[] ValidateOutputs(InferenceResponse response) => ValidateTensors(response.Outputs, nameof(response));
 
     private static void WriteData(Utf8JsonWriter writer, ElementType type, ReadOnlySpan<byte> data)
     {

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using OrleansServe.ApiHost.Extensions;
 using OrleansServe.Grains;
 using OrleansServe.Grains.Scheduling;
+using OrleansServe.KServe;
 
 namespace OrleansServe.ApiHost.Apis;
 

@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Http.HttpResults;
-using OrleansServe.KServe;
 using OrleansServe.Grains;
+using OrleansServe.KServe;
 
 namespace OrleansServe.ApiHost.Apis;
 

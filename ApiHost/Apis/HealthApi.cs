@@ -1,4 +1,5 @@
 using OrleansServe.ApiHost.Extensions;
+using OrleansServe.KServe;
 
 namespace OrleansServe.ApiHost.Apis;
 

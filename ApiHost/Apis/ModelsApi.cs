@@ -1,7 +1,8 @@
-using OrleansServe.Tensors;
 using OrleansServe.ApiHost.Extensions;
 using OrleansServe.Engine.Repository;
 using OrleansServe.Grains;
+using OrleansServe.KServe;
+using OrleansServe.Tensors;
 
 namespace OrleansServe.ApiHost.Apis;
 

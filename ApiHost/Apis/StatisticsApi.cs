@@ -1,6 +1,7 @@
 using OrleansServe.ApiHost.Extensions;
 using OrleansServe.Grains;
 using OrleansServe.Grains.Models;
+using OrleansServe.KServe;
 
 namespace OrleansServe.ApiHost.Apis;
 

@@ -1,5 +1,6 @@
 using Orleans.Dashboard;
 using OrleansServe.Grains.Hosting;
+using OrleansServe.KServe;
 
 namespace OrleansServe.ApiHost.Extensions;
 

@@ -3,6 +3,7 @@ using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
 using OrleansServe.ApiHost.Apis;
+using OrleansServe.KServe;
 
 namespace OrleansServe.ApiHost.Extensions;
 

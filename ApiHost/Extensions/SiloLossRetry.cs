@@ -1,4 +1,5 @@
 using OrleansServe.Grains;
+using OrleansServe.KServe;
 
 namespace OrleansServe.ApiHost.Extensions;
 

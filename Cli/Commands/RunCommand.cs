@@ -33,10 +33,10 @@ public static class RunCommand
                 throw new ArgumentException($"input file '{input.FullName}' does not exist");
             }
             var (bytes, name) = ModelSource.Read(modelArgument);
-            var tensors = KServeJson.ReadRequest(File.ReadAllBytes(input.FullName));
+            var (tensors, request) = KServeTensors.ReadRequest(File.ReadAllBytes(input.FullName));
             using var runner = ModelRunners.Load(ModelRunners.Parse(deviceName), bytes);
             var outputs = runner.Run(tensors);
-            var response = KServeJson.WriteResponse(name, outputs);
+            var response = KServeTensors.WriteResponse(name, outputs, request);
             if (output is null)
             {
                 Console.OpenStandardOutput().Write(response);
@@ -49,7 +49,7 @@ public static class RunCommand
             }
             return 0;
         }
-        catch (Exception e) when (e is ArgumentException or KServeJsonException or ModelPlanException or NotSupportedException or IOException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
+        catch (Exception e) when (e is ArgumentException or KServe.KServeProtocolException or ModelPlanException or NotSupportedException or IOException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
         {
             AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
             return 1;

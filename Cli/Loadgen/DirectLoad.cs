@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
+using OrleansServe.KServe;
 
 namespace OrleansServe.Cli.Loadgen;
 
@@ -33,14 +34,14 @@ public sealed class DirectLoad : IDisposable
             throw new LoadgenException($"cannot load {onnxPath}: {e.Message}", e);
         }
         outputNames = [.. session.OutputMetadata.Keys];
-        Inputs = [.. session.InputMetadata.Select(pair => new TensorMetadata(
+        Inputs = [.. session.InputMetadata.Select(pair => new TensorMetadataResponse(
             pair.Key,
             pair.Value.ElementDataType == TensorElementType.Float ? "FP32" : pair.Value.ElementDataType.ToString(),
             [.. pair.Value.Dimensions.Select(d => (long)d)]))];
     }
 
     /// <summary>The model file's inputs in metadata form (-1 for symbolic dimensions).</summary>
-    public IReadOnlyList<TensorMetadata> Inputs { get; }
+    public IReadOnlyList<TensorMetadataResponse> Inputs { get; }
 
     /// <summary>Runs <paramref name="concurrency"/> dedicated threads until the window closes.</summary>
     public Task<IReadOnlyList<WorkerTally>> RunAsync(IReadOnlyList<InputTensor> inputs, float[][] data, int concurrency, RunWindow window, CancellationToken cancellationToken)

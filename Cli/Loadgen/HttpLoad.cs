@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
+using OrleansServe.KServe;
 
 namespace OrleansServe.Cli.Loadgen;
 
@@ -32,7 +33,7 @@ public sealed class HttpLoad : IDisposable
 
     /// <summary>GET {url}/v2/models/{model}.</summary>
     /// <exception cref="LoadgenException">The server is unreachable, answers an error, or the answer is not metadata.</exception>
-    public async Task<ModelMetadata> GetMetadataAsync(CancellationToken cancellationToken)
+    public async Task<ModelMetadataResponse> GetMetadataAsync(CancellationToken cancellationToken)
     {
         var uri = new Uri(baseUri, $"v2/models/{Uri.EscapeDataString(model)}");
         HttpResponseMessage response;

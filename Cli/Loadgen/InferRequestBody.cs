@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.Buffers.Binary;
-using System.Text.Json;
+using OrleansServe.Grains;
+using OrleansServe.KServe;
+using OrleansServe.Tensors;
 
 namespace OrleansServe.Cli.Loadgen;
 
@@ -17,89 +19,34 @@ public sealed record InferRequestBody(byte[] Bytes, int? HeaderLength)
     public string ContentType => HeaderLength is null ? "application/json" : "application/octet-stream";
 
     /// <summary>{"inputs":[{"name","shape","datatype":"FP32","data":[...]}]} with the data flattened row-major.</summary>
-    public static InferRequestBody ForJson(IReadOnlyList<InputTensor> inputs, IReadOnlyList<float[]> data)
-    {
-        CheckData(inputs, data);
-        var buffer = new ArrayBufferWriter<byte>();
-        using (var json = new Utf8JsonWriter(buffer))
-        {
-            json.WriteStartObject();
-            json.WriteStartArray("inputs");
-            for (var i = 0; i < inputs.Count; i++)
-            {
-                WriteInputHead(json, inputs[i]);
-                json.WriteStartArray("data");
-                foreach (var value in data[i])
-                {
-                    json.WriteNumberValue(value);
-                }
-                json.WriteEndArray();
-                json.WriteEndObject();
-            }
-            json.WriteEndArray();
-            json.WriteEndObject();
-        }
-        return new InferRequestBody(buffer.WrittenSpan.ToArray(), null);
-    }
+    public static InferRequestBody ForJson(IReadOnlyList<InputTensor> inputs, IReadOnlyList<float[]> data) => Write(inputs, data, null);
 
     /// <summary>
     /// The binary extension: a JSON header giving each input's binary_data_size and asking for every output as
     /// binary, then each input's values as little-endian FP32 in input order.
     /// </summary>
-    public static InferRequestBody ForBinary(IReadOnlyList<InputTensor> inputs, IReadOnlyList<float[]> data, IEnumerable<string> outputs)
+    public static InferRequestBody ForBinary(IReadOnlyList<InputTensor> inputs, IReadOnlyList<float[]> data, IEnumerable<string> outputs) =>
+        Write(inputs, data, [.. outputs]);
+
+    // Through the server's own codec (KServe's InferRequestWriter), the client half of what the server parses.
+    private static InferRequestBody Write(IReadOnlyList<InputTensor> inputs, IReadOnlyList<float[]> data, string[]? binaryOutputs)
     {
         CheckData(inputs, data);
+        Tensor[] tensors = [.. inputs.Select((input, i) => new Tensor(input.Name, ElementType.Fp32, input.Shape, LittleEndian(data[i])))];
         var buffer = new ArrayBufferWriter<byte>();
-        using (var json = new Utf8JsonWriter(buffer))
-        {
-            json.WriteStartObject();
-            json.WriteStartArray("inputs");
-            for (var i = 0; i < inputs.Count; i++)
-            {
-                WriteInputHead(json, inputs[i]);
-                json.WriteStartObject("parameters");
-                json.WriteNumber("binary_data_size", (long)data[i].Length * sizeof(float));
-                json.WriteEndObject();
-                json.WriteEndObject();
-            }
-            json.WriteEndArray();
-            json.WriteStartArray("outputs");
-            foreach (var output in outputs)
-            {
-                json.WriteStartObject();
-                json.WriteString("name", output);
-                json.WriteStartObject("parameters");
-                json.WriteBoolean("binary_data", true);
-                json.WriteEndObject();
-                json.WriteEndObject();
-            }
-            json.WriteEndArray();
-            json.WriteEndObject();
-        }
-        var headerLength = buffer.WrittenCount;
-        foreach (var values in data)
-        {
-            var span = buffer.GetSpan(values.Length * sizeof(float));
-            for (var j = 0; j < values.Length; j++)
-            {
-                BinaryPrimitives.WriteSingleLittleEndian(span[(j * sizeof(float))..], values[j]);
-            }
-            buffer.Advance(values.Length * sizeof(float));
-        }
+        var binary = binaryOutputs is not null;
+        var headerLength = InferRequestWriter.Write(buffer, new InferenceRequest(null, tensors, binaryOutputs), binaryInputs: binary, binaryOutputs: binary);
         return new InferRequestBody(buffer.WrittenSpan.ToArray(), headerLength);
     }
 
-    private static void WriteInputHead(Utf8JsonWriter json, InputTensor input)
+    private static byte[] LittleEndian(float[] values)
     {
-        json.WriteStartObject();
-        json.WriteString("name", input.Name);
-        json.WriteStartArray("shape");
-        foreach (var dimension in input.Shape)
+        var bytes = new byte[values.Length * sizeof(float)];
+        for (var j = 0; j < values.Length; j++)
         {
-            json.WriteNumberValue(dimension);
+            BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(j * sizeof(float)), values[j]);
         }
-        json.WriteEndArray();
-        json.WriteString("datatype", "FP32");
+        return bytes;
     }
 
     private static void CheckData(IReadOnlyList<InputTensor> inputs, IReadOnlyList<float[]> data)

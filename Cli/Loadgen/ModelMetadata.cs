@@ -1,23 +1,19 @@
 using System.Text.Json;
+using OrleansServe.KServe;
 
 namespace OrleansServe.Cli.Loadgen;
 
-/// <summary>One input or output as GET /v2/models/{model} describes it; -1 marks a dynamic dimension.</summary>
-public sealed record TensorMetadata(string Name, string Datatype, long[] Shape);
-
-/// <summary>The part of the KServe v2 model metadata answer that loadgen needs.</summary>
-public sealed record ModelMetadata(string Name, string[] Versions, string Platform, TensorMetadata[] Inputs, TensorMetadata[] Outputs)
+/// <summary>Reads GET /v2/models/{model} answers (KServe's <see cref="ModelMetadataResponse"/>) for loadgen.</summary>
+public static class ModelMetadata
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-
     /// <summary>Parses a metadata answer.</summary>
     /// <exception cref="LoadgenException">The text is not metadata with named inputs and outputs.</exception>
-    public static ModelMetadata Parse(string json)
+    public static ModelMetadataResponse Parse(string json)
     {
-        ModelMetadata? metadata;
+        ModelMetadataResponse? metadata;
         try
         {
-            metadata = JsonSerializer.Deserialize<ModelMetadata>(json, Json);
+            metadata = JsonSerializer.Deserialize<ModelMetadataResponse>(json, KServeJson.Options);
         }
         catch (JsonException e)
         {
@@ -53,7 +49,7 @@ public static class InputShapes
     /// and any datatype but FP32, is refused.
     /// </summary>
     /// <exception cref="LoadgenException">An input cannot be generated.</exception>
-    public static IReadOnlyList<InputTensor> Resolve(IEnumerable<TensorMetadata> inputs, int batch)
+    public static IReadOnlyList<InputTensor> Resolve(IEnumerable<TensorMetadataResponse> inputs, int batch)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(batch, 1);
         var resolved = new List<InputTensor>();

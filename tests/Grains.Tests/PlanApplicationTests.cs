@@ -1,7 +1,7 @@
-using OrleansServe.Tensors;
 using System.Collections.Concurrent;
 using System.Text.Json;
 using OrleansServe.Grains.Scheduling;
+using OrleansServe.Tensors;
 using OrleansServe.Zoo;
 
 namespace OrleansServe.Grains.Tests;

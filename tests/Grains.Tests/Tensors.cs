@@ -1,5 +1,5 @@
-using OrleansServe.Tensors;
 using System.Runtime.InteropServices;
+using OrleansServe.Tensors;
 
 namespace OrleansServe.Grains.Tests;
 

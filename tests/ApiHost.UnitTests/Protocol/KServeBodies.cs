@@ -1,11 +1,11 @@
-using OrleansServe.Tensors;
 using System.Buffers;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using OrleansServe.KServe;
 using OrleansServe.Grains;
+using OrleansServe.KServe;
+using OrleansServe.Tensors;
 
 namespace OrleansServe.ApiHost.UnitTests.Protocol;
 

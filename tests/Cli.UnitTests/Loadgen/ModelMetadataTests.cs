@@ -1,4 +1,5 @@
 using OrleansServe.Cli.Loadgen;
+using OrleansServe.KServe;
 
 namespace OrleansServe.Cli.UnitTests.Loadgen;
 
@@ -39,7 +40,7 @@ public sealed class ModelMetadataTests
     [Fact]
     public void The_first_dynamic_dimension_becomes_the_batch()
     {
-        var inputs = InputShapes.Resolve([new TensorMetadata("image", "FP32", [-1, 3, 32, 32])], batch: 8);
+        var inputs = InputShapes.Resolve([new TensorMetadataResponse("image", "FP32", [-1, 3, 32, 32])], batch: 8);
 
         var input = Assert.Single(inputs);
         Assert.Equal([8L, 3L, 32L, 32L], input.Shape);
@@ -50,7 +51,7 @@ public sealed class ModelMetadataTests
     public void A_second_dynamic_dimension_is_refused_with_its_position()
     {
         var error = Assert.Throws<LoadgenException>(() =>
-            InputShapes.Resolve([new TensorMetadata("tokens", "FP32", [-1, -1])], batch: 1));
+            InputShapes.Resolve([new TensorMetadataResponse("tokens", "FP32", [-1, -1])], batch: 1));
 
         Assert.Contains("tokens", error.Message);
         Assert.Contains("dimension 1", error.Message);
@@ -61,14 +62,14 @@ public sealed class ModelMetadataTests
     [InlineData(-2L)]
     public void Zero_and_negative_sizes_other_than_minus_one_are_refused(long dimension)
     {
-        Assert.Throws<LoadgenException>(() => InputShapes.Resolve([new TensorMetadata("x", "FP32", [-1, dimension])], batch: 1));
+        Assert.Throws<LoadgenException>(() => InputShapes.Resolve([new TensorMetadataResponse("x", "FP32", [-1, dimension])], batch: 1));
     }
 
     [Fact]
     public void Datatypes_other_than_fp32_are_refused_by_name()
     {
         var error = Assert.Throws<LoadgenException>(() =>
-            InputShapes.Resolve([new TensorMetadata("ids", "INT64", [-1, 16])], batch: 1));
+            InputShapes.Resolve([new TensorMetadataResponse("ids", "INT64", [-1, 16])], batch: 1));
 
         Assert.Contains("INT64", error.Message);
         Assert.Contains("FP32", error.Message);
@@ -77,7 +78,7 @@ public sealed class ModelMetadataTests
     [Fact]
     public void A_fixed_shape_is_used_as_it_is_at_batch_one()
     {
-        var inputs = InputShapes.Resolve([new TensorMetadata("x", "FP32", [1, 10])], batch: 1);
+        var inputs = InputShapes.Resolve([new TensorMetadataResponse("x", "FP32", [1, 10])], batch: 1);
 
         Assert.Equal([1L, 10L], Assert.Single(inputs).Shape);
     }
@@ -85,13 +86,13 @@ public sealed class ModelMetadataTests
     [Fact]
     public void A_fixed_shape_cannot_take_a_larger_batch()
     {
-        Assert.Throws<LoadgenException>(() => InputShapes.Resolve([new TensorMetadata("x", "FP32", [1, 10])], batch: 4));
+        Assert.Throws<LoadgenException>(() => InputShapes.Resolve([new TensorMetadataResponse("x", "FP32", [1, 10])], batch: 4));
     }
 
     [Fact]
     public void Shapes_too_large_to_generate_are_refused()
     {
         Assert.Throws<LoadgenException>(() =>
-            InputShapes.Resolve([new TensorMetadata("x", "FP32", [-1, 1L << 20, 1L << 20])], batch: 1));
+            InputShapes.Resolve([new TensorMetadataResponse("x", "FP32", [-1, 1L << 20, 1L << 20])], batch: 1));
     }
 }

@@ -3,13 +3,14 @@ using System.Text;
 using System.Text.Json;
 using OrleansServe.Cli.Inference;
 using OrleansServe.Engine.Execution;
+using OrleansServe.KServe;
 using OrleansServe.Tensors;
 
 namespace OrleansServe.Cli.UnitTests.Inference;
 
-public sealed class KServeJsonTests
+public sealed class KServeTensorsTests
 {
-    private static IReadOnlyList<NamedTensor> Read(string json) => KServeJson.ReadRequest(Encoding.UTF8.GetBytes(json));
+    private static IReadOnlyList<NamedTensor> Read(string json) => KServeTensors.ReadRequest(Encoding.UTF8.GetBytes(json)).Inputs;
 
     [Fact]
     public void Reads_nested_and_flat_data_row_major()
@@ -22,15 +23,15 @@ public sealed class KServeJsonTests
     }
 
     [Theory]
-    [InlineData("""{"inputs":[{"name":"x","shape":[3],"datatype":"FP32","data":[1,2]}]}""", "has 2 values")]
+    [InlineData("""{"inputs":[{"name":"x","shape":[3],"datatype":"FP32","data":[1,2]}]}""", "expected 3 elements")]
     [InlineData("""{"inputs":[{"name":"x","shape":[1],"datatype":"FP33","data":[1]}]}""", "unknown datatype")]
-    [InlineData("""{"inputs":[{"name":"x","shape":[1],"datatype":"INT32","data":["a"]}]}""", "is not a INT32 value")]
-    [InlineData("""{"inputs":[{"name":"x","shape":[-1],"datatype":"FP32","data":[]}]}""", "non-negative")]
-    [InlineData("""{"outputs":[]}""", "\"inputs\" array")]
-    [InlineData("""{"inputs":[""", "not valid JSON")]
+    [InlineData("""{"inputs":[{"name":"x","shape":[1],"datatype":"INT32","data":["a"]}]}""", "element 0 is the string")]
+    [InlineData("""{"inputs":[{"name":"x","shape":[-1],"datatype":"FP32","data":[]}]}""", "negative dimension")]
+    [InlineData("""{"outputs":[]}""", "has no 'inputs'")]
+    [InlineData("""{"inputs":[""", "malformed JSON")]
     public void Refuses_bad_requests_with_a_message_that_says_why(string json, string expected)
     {
-        var error = Assert.Throws<KServeJsonException>(() => Read(json));
+        var error = Assert.Throws<KServeProtocolException>(() => Read(json));
         Assert.Contains(expected, error.Message);
     }
 
@@ -38,7 +39,7 @@ public sealed class KServeJsonTests
     public void Writes_a_response_body_that_reads_back()
     {
         var tensor = new NamedTensor("y", ElementType.Fp32, [1, 2], MemoryMarshal.AsBytes(new[] { 0.5f, float.NaN }.AsSpan()).ToArray());
-        using var document = JsonDocument.Parse(KServeJson.WriteResponse("m", [tensor]));
+        using var document = JsonDocument.Parse(KServeTensors.WriteResponse("m", [tensor]));
         var output = document.RootElement.GetProperty("outputs")[0];
         Assert.Equal("m", document.RootElement.GetProperty("model_name").GetString());
         Assert.Equal("FP32", output.GetProperty("datatype").GetString());
