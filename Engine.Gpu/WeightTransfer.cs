@@ -114,12 +114,13 @@ public sealed class WeightCopier : IDisposable
 
     /// <summary>
     /// Lands a transfer's groups in order on the copy thread: <paramref name="land"/> makes group g arrive (false: the
-    /// transfer was cancelled, stop), then it is counted and reported; the transfer finishes with the outcome and the
-    /// lease on the host weights is released. After a failure the copy stream is drained first, so no copy still
+    /// transfer was cancelled, stop), then it is counted and reported; the lease on the host weights is released and
+    /// the transfer finishes with the outcome. After a failure the copy stream is drained first, so no copy still
     /// queued behind the failed one can read the host weights or write the block once they are let go.
     /// </summary>
     private bool Deliver(WeightTransfer transfer, IDisposable lease, Func<int, bool> land)
     {
+        Exception? failure = null;
         try
         {
             for (var g = 0; g < transfer.GroupCount && land(g); g++)
@@ -127,17 +128,15 @@ public sealed class WeightCopier : IDisposable
                 Interlocked.Increment(ref groupsCopied);
                 transfer.Land(g, Observer);
             }
-            transfer.Finish(null);
         }
         catch (Exception e)
         {
+            failure = e;
             Drain();
-            transfer.Finish(e);
         }
-        finally
-        {
-            lease.Dispose();
-        }
+        // Released before the transfer completes: whoever awaits it may free the host weights right after.
+        lease.Dispose();
+        transfer.Finish(failure);
         return true;
     }
 
