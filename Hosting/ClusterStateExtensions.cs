@@ -3,7 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Orleans.Configuration;
 
-namespace OrleansServe.Grains.Hosting;
+namespace OrleansServe.Hosting;
 
 /// <summary>
 /// Membership and grain state for silos and clients, from <see cref="ClusterStateOptions"/>: localhost clustering

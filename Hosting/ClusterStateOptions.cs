@@ -2,7 +2,7 @@ using System.Net;
 using Microsoft.Extensions.Configuration;
 using StackExchange.Redis;
 
-namespace OrleansServe.Grains.Hosting;
+namespace OrleansServe.Hosting;
 
 /// <summary>
 /// Where the cluster keeps its membership and grain state, bound from the "Cluster" configuration section and shared

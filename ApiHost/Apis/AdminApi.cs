@@ -3,7 +3,6 @@ using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
 using OrleansServe.ApiHost.Extensions;
 using OrleansServe.Grains;
-using OrleansServe.Grains.Scheduling;
 using OrleansServe.KServe;
 
 namespace OrleansServe.ApiHost.Apis;
@@ -22,20 +21,20 @@ public static class AdminApi
     public static IEndpointRouteBuilder MapAdminApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("").RequireAccess(ApiAccess.Management);
-        group.MapGet("/v2/admin/plan", async (IGrainFactory grains) => TypedResults.Ok(await grains.GetGrain<ISchedulerGrain>(SchedulerGrain.Key).GetPlanAsync()));
+        group.MapGet("/v2/admin/plan", async (IGrainFactory grains) => TypedResults.Ok(await grains.GetGrain<ISchedulerGrain>(GrainKeys.Scheduler).GetPlanAsync()));
         group.MapGet("/v2/admin/devices", DevicesAsync);
         group.MapGet("/v2/admin/devices/{key}", DeviceAsync);
         group.MapPost("/v2/admin/devices/{key}/partitions", RepartitionAsync);
         // The planner's schedule is JSON already (a plan is data); it is passed through as it is.
         group.MapGet("/v2/admin/schedule", async (IGrainFactory grains) =>
-            TypedResults.Text(await grains.GetGrain<ISchedulerGrain>(SchedulerGrain.Key).GetScheduleAsync(), "application/json"));
+            TypedResults.Text(await grains.GetGrain<ISchedulerGrain>(GrainKeys.Scheduler).GetScheduleAsync(), "application/json"));
         group.MapPost("/v2/admin/schedule/replan", async (IGrainFactory grains) =>
-            TypedResults.Text(await grains.GetGrain<ISchedulerGrain>(SchedulerGrain.Key).ReplanAsync(), "application/json"));
+            TypedResults.Text(await grains.GetGrain<ISchedulerGrain>(GrainKeys.Scheduler).ReplanAsync(), "application/json"));
         group.MapGet("/v2/admin/profiles", async (IGrainFactory grains) =>
-            TypedResults.Text(await grains.GetGrain<ISchedulerGrain>(SchedulerGrain.Key).ExportProfilesAsync(), "text/csv"));
+            TypedResults.Text(await grains.GetGrain<ISchedulerGrain>(GrainKeys.Scheduler).ExportProfilesAsync(), "text/csv"));
         group.MapPut("/v2/admin/profiles", ImportProfilesAsync);
         group.MapGet("/v2/admin/interference", async (IGrainFactory grains) =>
-            await grains.GetGrain<ISchedulerGrain>(SchedulerGrain.Key).GetInterferenceAsync() is { } settings
+            await grains.GetGrain<ISchedulerGrain>(GrainKeys.Scheduler).GetInterferenceAsync() is { } settings
                 ? Results.Ok(InterferenceBody.From(settings))
                 : Results.Ok(new { coefficients = (object?)null }));
         group.MapPut("/v2/admin/interference", ImportInterferenceAsync);
@@ -44,7 +43,7 @@ public static class AdminApi
 
     private static async Task<IResult> DevicesAsync(IGrainFactory grains)
     {
-        var devices = await grains.GetGrain<ISchedulerGrain>(SchedulerGrain.Key).GetDevicesAsync();
+        var devices = await grains.GetGrain<ISchedulerGrain>(GrainKeys.Scheduler).GetDevicesAsync();
         var statuses = await Task.WhenAll(devices.Select(d => grains.GetGrain<IGpuGrain>(d.Key).GetStatusAsync()));
         return TypedResults.Ok(statuses);
     }
@@ -78,7 +77,7 @@ public static class AdminApi
     {
         using var reader = new StreamReader(request.Body);
         var csv = await reader.ReadToEndAsync(request.HttpContext.RequestAborted);
-        var rows = await grains.GetGrain<ISchedulerGrain>(SchedulerGrain.Key).ImportProfilesAsync(csv);
+        var rows = await grains.GetGrain<ISchedulerGrain>(GrainKeys.Scheduler).ImportProfilesAsync(csv);
         return TypedResults.Ok(new { rows });
     }
 
@@ -99,7 +98,7 @@ public static class AdminApi
             throw new ApiException(StatusCodes.Status400BadRequest, $"the body lacks a coefficient; expected {InterferenceBody.Example}");
         }
         var settings = new InterferenceSettings(memSelf, memOther, compSelf, compOther, constant, body.Device ?? InterferenceBody.DefaultDevice);
-        var scheduler = grains.GetGrain<ISchedulerGrain>(SchedulerGrain.Key);
+        var scheduler = grains.GetGrain<ISchedulerGrain>(GrainKeys.Scheduler);
         await scheduler.ImportInterferenceAsync(settings);
         return TypedResults.Ok(InterferenceBody.From((await scheduler.GetInterferenceAsync())!));
     }
@@ -108,7 +107,7 @@ public static class AdminApi
     private static async Task<IGpuGrain> DeviceGrainAsync(string key, IGrainFactory grains)
     {
         var name = Uri.UnescapeDataString(key);
-        var devices = await grains.GetGrain<ISchedulerGrain>(SchedulerGrain.Key).GetDevicesAsync();
+        var devices = await grains.GetGrain<ISchedulerGrain>(GrainKeys.Scheduler).GetDevicesAsync();
         var matches = devices.Any(d => d.Key == name)
             ? [name]
             : devices.Select(d => d.Key).Where(k => k.EndsWith("/" + name, StringComparison.Ordinal)).ToArray();

@@ -1,5 +1,4 @@
 using OrleansServe.ApiHost.Extensions;
-using OrleansServe.Engine.Repository;
 using OrleansServe.Grains;
 using OrleansServe.KServe;
 using OrleansServe.Tensors;
@@ -23,11 +22,11 @@ public static class ModelsApi
     /// <summary>The grain of a model named in a route, after checking the name (and version) can exist at all.</summary>
     public static IModelGrain ModelGrain(IGrainFactory grains, string model, string? version)
     {
-        if (!ModelRepository.IsValidModelName(model))
+        if (!ModelNames.IsValid(model))
         {
             throw new ApiException(StatusCodes.Status404NotFound, $"model '{model}' is not in the repository (model names use letters, digits, '_', '-', '.')");
         }
-        if (version is not null && !ModelRepository.IsValidVersion(version))
+        if (version is not null && !ModelNames.IsValidVersion(version))
         {
             throw new ApiException(StatusCodes.Status404NotFound, $"model '{model}' has no version '{version}' (versions are positive integers)");
         }

@@ -1,6 +1,5 @@
 using OrleansServe.ApiHost.Extensions;
 using OrleansServe.Grains;
-using OrleansServe.Grains.Models;
 using OrleansServe.KServe;
 
 namespace OrleansServe.ApiHost.Apis;
@@ -20,18 +19,18 @@ public static class RepositoryApi
 
     private static async Task<IResult> IndexAsync(IGrainFactory grains)
     {
-        var index = await grains.GetGrain<IRepositoryGrain>(RepositoryGrain.Key).IndexAsync();
+        var index = await grains.GetGrain<IRepositoryGrain>(GrainKeys.Repository).IndexAsync();
         return TypedResults.Ok(index.Select(ToEntry).ToArray());
     }
 
     /// <summary>Largest load request body: a config override of config.json's limit, JSON-escaped, with room to spare.</summary>
-    private const int MaxLoadBodyBytes = 4 * Engine.Repository.ModelRepository.MaxConfigBytes;
+    private const int MaxLoadBodyBytes = 4 * ModelNames.MaxConfigBytes;
 
     private static async Task<IResult> LoadAsync(string model, HttpRequest request, IGrainFactory grains)
     {
         ModelsApi.ModelGrain(grains, model, null);
         var config = await ReadConfigOverrideAsync(request);
-        var repository = grains.GetGrain<IRepositoryGrain>(RepositoryGrain.Key);
+        var repository = grains.GetGrain<IRepositoryGrain>(GrainKeys.Repository);
         var status = config is null ? await repository.LoadAsync(model) : await repository.LoadWithConfigAsync(model, config);
         return status.State == ModelState.Ready
             ? TypedResults.Ok(ToEntry(status))
@@ -89,7 +88,7 @@ public static class RepositoryApi
     private static async Task<IResult> UnloadAsync(string model, IGrainFactory grains)
     {
         ModelsApi.ModelGrain(grains, model, null);
-        var status = await grains.GetGrain<IRepositoryGrain>(RepositoryGrain.Key).UnloadAsync(model);
+        var status = await grains.GetGrain<IRepositoryGrain>(GrainKeys.Repository).UnloadAsync(model);
         return TypedResults.Ok(ToEntry(status));
     }
 

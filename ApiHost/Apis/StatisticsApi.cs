@@ -1,6 +1,5 @@
 using OrleansServe.ApiHost.Extensions;
 using OrleansServe.Grains;
-using OrleansServe.Grains.Models;
 using OrleansServe.KServe;
 
 namespace OrleansServe.ApiHost.Apis;
@@ -20,7 +19,7 @@ public static class StatisticsApi
 
     private static async Task<IResult> AllAsync(IGrainFactory grains)
     {
-        var index = await grains.GetGrain<IRepositoryGrain>(RepositoryGrain.Key).IndexAsync();
+        var index = await grains.GetGrain<IRepositoryGrain>(GrainKeys.Repository).IndexAsync();
         var stats = await Task.WhenAll(index.Where(s => s.State == ModelState.Ready).Select(s => grains.GetGrain<IModelGrain>(s.Name).GetStatisticsAsync()));
         return TypedResults.Ok(new StatisticsResponse([.. stats.Select(ToResponse)]));
     }

@@ -6,8 +6,15 @@ public sealed class ApiOptions
     /// <summary>Configuration section name.</summary>
     public const string Section = "Api";
 
-    /// <summary>"embedded" co-hosts a silo in this process; "client" connects to silos started with the Silo project.</summary>
+    /// <summary>
+    /// "embedded" co-hosts a silo in this process; "client" connects to silos started with the Silo project (the only
+    /// mode, and the default, of a client-only build).
+    /// </summary>
+#if EMBEDDED_SILO
     public string Mode { get; set; } = "embedded";
+#else
+    public string Mode { get; set; } = "client";
+#endif
 
     /// <summary>Largest request body accepted; larger ones get 413.</summary>
     public long MaxRequestBodyBytes { get; set; } = 64L << 20;

@@ -1,5 +1,7 @@
-using Orleans.Dashboard;
+#if EMBEDDED_SILO
 using OrleansServe.Grains.Hosting;
+#endif
+using OrleansServe.Hosting;
 using OrleansServe.KServe;
 
 namespace OrleansServe.ApiHost.Extensions;
@@ -39,19 +41,23 @@ public static class HostingExtensions
         switch (api.Mode)
         {
             case "embedded":
+#if EMBEDDED_SILO
                 builder.UseOrleans(silo =>
                 {
                     silo.UseOrleansServeClusterState(builder.Configuration);
                     silo.AddOrleansServe(builder.Configuration);
-                    silo.AddDashboard();
+                    silo.AddOrleansServeDashboard();
                 });
                 break;
+#else
+                throw new InvalidOperationException($"{ApiOptions.Section}:Mode is 'embedded', but this ApiHost was built client-only (-p:ClientOnly=true): set it to 'client'");
+#endif
             case "client":
                 builder.UseOrleansClient(client =>
                 {
                     client.UseOrleansServeClusterState(builder.Configuration);
                     client.Services.AddSingleton<IClusterConnectionStatusObserver>(sp => sp.GetRequiredService<SiloLossRetry>());
-                    client.AddDashboard();
+                    client.AddOrleansServeDashboard();
                 });
                 break;
             default:
@@ -64,10 +70,6 @@ public static class HostingExtensions
     public static WebApplication MapOrleansServeDashboard(this WebApplication app)
     {
         var path = app.Configuration.GetSection(ApiOptions.Section).Get<ApiOptions>()?.DashboardPath ?? "/dashboard";
-        if (!string.IsNullOrEmpty(path))
-        {
-            app.MapOrleansDashboard(path);
-        }
-        return app;
+        return Hosting.DashboardExtensions.MapOrleansServeDashboard(app, path);
     }
 }

@@ -1,8 +1,8 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using OrleansServe.Engine.Repository;
 using OrleansServe.Grains.Devices;
 using OrleansServe.Grains.Models;
+using OrleansServe.Grains.Repository;
 using OrleansServe.Grains.Scheduling;
 using OrleansServe.Zoo;
 

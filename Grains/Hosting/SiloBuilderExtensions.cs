@@ -2,8 +2,8 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
-using OrleansServe.Engine.Repository;
 using OrleansServe.Grains.Devices;
+using OrleansServe.Grains.Repository;
 
 namespace OrleansServe.Grains.Hosting;
 

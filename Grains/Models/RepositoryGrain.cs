@@ -1,4 +1,4 @@
-using OrleansServe.Engine.Repository;
+using OrleansServe.Grains.Repository;
 
 namespace OrleansServe.Grains.Models;
 
@@ -12,7 +12,7 @@ public sealed class RepositoryGrain(
     [PersistentState("served")] IPersistentState<ServedModels> state) : Grain, IRepositoryGrain
 {
     /// <summary>The singleton key.</summary>
-    public const string Key = "default";
+    public const string Key = GrainKeys.Repository;
 
     private readonly Dictionary<string, ModelStatus> known = new(StringComparer.Ordinal);
     private readonly HashSet<string> served = new(StringComparer.Ordinal);

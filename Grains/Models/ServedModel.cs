@@ -1,4 +1,4 @@
-using OrleansServe.Engine.Repository;
+using OrleansServe.Grains.Repository;
 using OrleansServe.Onnx;
 using OrleansServe.Tensors;
 

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace OrleansServe.Engine.Repository;
+namespace OrleansServe.Grains.Repository;
 
 /// <summary>
 /// A model's serving configuration, read from <c>config.json</c>. Every field is optional; the defaults are

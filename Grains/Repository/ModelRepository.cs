@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace OrleansServe.Engine.Repository;
+namespace OrleansServe.Grains.Repository;
 
 /// <summary>A model repository refused a request: unknown model, unsafe name, missing or broken files.</summary>
 public sealed class ModelRepositoryException(string message, bool notFound = false) : Exception(message)
@@ -22,7 +22,7 @@ public sealed class ModelRepository(string root, long maxModelBytes = ModelRepos
     public const long DefaultMaxModelBytes = int.MaxValue;
 
     /// <summary>Largest config.json read.</summary>
-    public const int MaxConfigBytes = 1 << 20;
+    public const int MaxConfigBytes = ModelNames.MaxConfigBytes;
 
     /// <summary>The file name of a model inside a version folder.</summary>
     public const string ModelFileName = "model.onnx";
@@ -30,17 +30,11 @@ public sealed class ModelRepository(string root, long maxModelBytes = ModelRepos
     /// <summary>The repository's root folder.</summary>
     public string Root { get; } = Path.GetFullPath(root);
 
-    /// <summary>
-    /// Whether a name can be a model name: letters, digits, '_', '-' and '.', not starting with '.', at most 128 characters.
-    /// This is what keeps a request from naming a path outside the repository.
-    /// </summary>
-    public static bool IsValidModelName(string? name) =>
-        !string.IsNullOrEmpty(name) && name.Length <= 128 && name[0] != '.'
-        && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.');
+    /// <summary>Whether a name can be a model name (<see cref="ModelNames.IsValid"/>).</summary>
+    public static bool IsValidModelName(string? name) => ModelNames.IsValid(name);
 
-    /// <summary>Whether a version string is a positive integer without leading zeros or signs.</summary>
-    public static bool IsValidVersion(string? version) =>
-        !string.IsNullOrEmpty(version) && version.Length <= 18 && version[0] != '0' && version.All(char.IsAsciiDigit);
+    /// <summary>Whether a version string is a positive integer without leading zeros or signs (<see cref="ModelNames.IsValidVersion"/>).</summary>
+    public static bool IsValidVersion(string? version) => ModelNames.IsValidVersion(version);
 
     /// <summary>True when the folder holds no model yet (or does not exist).</summary>
     public bool IsEmpty() => !Directory.Exists(Root) || ListModels().Count == 0;

@@ -29,7 +29,7 @@ public sealed class SchedulerGrain(
     [PersistentState("schedule")] IPersistentState<LastSchedule> lastSchedule) : Grain, ISchedulerGrain
 {
     /// <summary>The singleton key.</summary>
-    public const string Key = "default";
+    public const string Key = GrainKeys.Scheduler;
 
     /// <summary>The device type of every profile row the scheduler plans with: it plans for the devices it has.</summary>
     private const string PlannedDevice = "device";

@@ -1,4 +1,5 @@
 using OrleansServe.Grains.Hosting;
+using OrleansServe.Hosting;
 
 namespace OrleansServe.Silo.Extensions;
 
@@ -20,7 +21,7 @@ public static class SiloHostingExtensions
         {
             silo.UseOrleansServeClusterState(builder.Configuration);
             silo.AddOrleansServe(builder.Configuration);
-            Orleans.Dashboard.ServiceCollectionExtensions.AddDashboard(silo);
+            silo.AddOrleansServeDashboard();
         });
         return builder;
     }

@@ -1,7 +1,7 @@
 using System.Text;
-using OrleansServe.Engine.Repository;
+using OrleansServe.Grains.Repository;
 
-namespace OrleansServe.Engine.UnitTests.Repository;
+namespace OrleansServe.Grains.Tests.Repository;
 
 public sealed class ModelConfigTests
 {

@@ -1,6 +1,6 @@
-using OrleansServe.Engine.Repository;
+using OrleansServe.Grains.Repository;
 
-namespace OrleansServe.Engine.UnitTests.Repository;
+namespace OrleansServe.Grains.Tests.Repository;
 
 public sealed class ModelRepositoryTests : IDisposable
 {
