@@ -52,4 +52,48 @@ public sealed class LayeringTests
         Assert.Contains("Simulator", Graph.Projects.Keys);
         Assert.DoesNotContain(Graph.Projects.Keys, p => p.StartsWith("bench/", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void The_client_sdk_is_the_grain_interfaces_and_wire_types_alone()
+    {
+        Assert.Equal(["Tensors"], Graph.Reachable("Grains.Interfaces").Order());
+        Assert.DoesNotContain(Graph.Packages("Grains.Interfaces"), p => p is "Microsoft.Orleans.Server" or "Microsoft.Orleans.Client");
+    }
+
+    [Fact]
+    public void The_kserve_codec_knows_only_the_sdk()
+    {
+        Assert.Equal(["Grains.Interfaces", "Tensors"], Graph.Reachable("KServe").Order());
+    }
+
+    [Fact]
+    public void Hosting_wires_orleans_without_the_grains_or_the_engine()
+    {
+        Assert.DoesNotContain(Graph.Reachable("Hosting"), p => p.StartsWith("Grains", StringComparison.Ordinal) || p.StartsWith("Engine", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_client_only_api_host_reaches_neither_the_grains_nor_the_engine()
+    {
+        Assert.Contains("Grains", Graph.Conditional["ApiHost"]);
+        var clientOnly = Graph.Reachable("ApiHost", conditional: false);
+
+        Assert.DoesNotContain(clientOnly, p => p is "Grains" or "Scheduler" || p.StartsWith("Engine", StringComparison.Ordinal) || p is "Onnx" or "Zoo");
+        Assert.Contains("KServe", clientOnly);
+        Assert.Contains("Hosting", clientOnly);
+    }
+
+    [Fact]
+    public void The_endpoints_and_the_codec_use_only_the_sdk()
+    {
+        var files = Directory.EnumerateFiles(Path.Combine(Graph.Root, "ApiHost", "Apis"), "*.cs")
+            .Concat(Directory.EnumerateFiles(Path.Combine(Graph.Root, "KServe"), "*.cs", SearchOption.AllDirectories))
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal));
+        foreach (var file in files)
+        {
+            var text = File.ReadAllText(file);
+            // OrleansServe.Grains itself is the SDK's namespace; its sub-namespaces are the implementation's.
+            Assert.DoesNotMatch(@"OrleansServe\.(Grains\.[A-Z]|Engine|Scheduler|Onnx|Zoo)", text);
+        }
+    }
 }
