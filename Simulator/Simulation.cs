@@ -1,3 +1,4 @@
+using OrleansServe.Scheduler.Runtime;
 using System.Diagnostics;
 using OrleansServe.Scheduler;
 
@@ -277,8 +278,7 @@ public static class Simulation
                 wallSeconds > 0 ? total / wallSeconds : double.PositiveInfinity);
         }
 
-        private static double Percentile(Span<double> sorted, double p) =>
-            sorted.Length == 0 ? double.NaN : sorted[Math.Max(0, (int)Math.Ceiling(p * sorted.Length) - 1)];
+        private static double Percentile(Span<double> sorted, double p) => Percentiles.NearestRank(sorted, p);
 
         private double[] LatencyTable(string model, int partition, int maxBatch)
         {

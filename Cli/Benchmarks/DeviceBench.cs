@@ -1,3 +1,4 @@
+using OrleansServe.Scheduler.Runtime;
 using System.Diagnostics;
 using OrleansServe.Cli.Commands;
 using OrleansServe.Engine.Execution;
@@ -91,12 +92,7 @@ public abstract class DeviceBench(IExecutionDevice device, IReadOnlyList<BenchMo
     }
 
     /// <summary>The median of a non-empty sample.</summary>
-    public static double Median(IReadOnlyList<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        var mid = sorted.Length / 2;
-        return sorted.Length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-    }
+    public static double Median(IReadOnlyList<double> values) => Percentiles.Median(values);
 
     /// <inheritdoc />
     public virtual void Dispose()

@@ -1,3 +1,4 @@
+using OrleansServe.Scheduler.Runtime;
 using System.Diagnostics;
 using OrleansServe.Engine.Execution;
 
@@ -101,7 +102,7 @@ public static class OpenLoopLoad
             }
         }
         Array.Sort(late);
-        return late.Length == 0 ? 0 : late[Math.Min(late.Length - 1, (int)Math.Ceiling(0.99 * late.Length) - 1)];
+        return late.Length == 0 ? 0 : Percentiles.NearestRank(late, 0.99);
     }
 
     /// <summary>Every arrival of the run, in time order: per model exponential gaps at its rate from its own seeded generator.</summary>
@@ -165,7 +166,7 @@ public static class OpenLoopLoad
             lock (gate)
             {
                 var sorted = latencies.Order().ToArray();
-                double Percentile(double p) => sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
+                double Percentile(double p) => sorted.Length == 0 ? 0 : Percentiles.NearestRank(sorted, p);
                 var unfinished = sent - within - over - dropped - failed;
                 return new StreamOutcome(stream.Model, stream.RateRps, stream.SloMs, stream.MaxBatch, sent, within, over, dropped, failed, unfinished,
                     batches, batches == 0 ? 0 : (double)batched / batches, Percentile(0.50), Percentile(0.99));

@@ -1,3 +1,5 @@
+using OrleansServe.Scheduler.Runtime;
+
 namespace OrleansServe.Scheduler.Interference;
 
 /// <summary>A measured slowdown: a model's latency on its gpulet with the neighbour running, over its solo latency.</summary>
@@ -14,7 +16,7 @@ public sealed record PredictionErrors(int Count, double Mean, double P50, double
         {
             throw new ArgumentException("no errors to summarise", nameof(relativeErrors));
         }
-        double Percentile(double q) => sorted[Math.Max(0, (int)Math.Ceiling(q * sorted.Length) - 1)];
+        double Percentile(double q) => Percentiles.NearestRank(sorted, q);
         return new PredictionErrors(sorted.Length, sorted.Average(), Percentile(0.50), Percentile(0.90), Percentile(0.95), sorted[^1]);
     }
 
