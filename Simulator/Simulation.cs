@@ -1,6 +1,6 @@
-using OrleansServe.Scheduler.Runtime;
 using System.Diagnostics;
 using OrleansServe.Scheduler;
+using OrleansServe.Scheduler.Runtime;
 
 namespace OrleansServe.Simulator;
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
 using OrleansServe.ApiHost.Extensions;
@@ -20,7 +21,7 @@ public static class AdminApi
     /// </summary>
     public static IEndpointRouteBuilder MapAdminApi(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("").RequireAccess(ApiAccess.Management);
+        var group = routes.MapGroup("").RequireAccess(ApiAccess.Management).ProducesErrors();
         group.MapGet("/v2/admin/plan", async (IGrainFactory grains) => TypedResults.Ok(await grains.GetGrain<ISchedulerGrain>(GrainKeys.Scheduler).GetPlanAsync()));
         group.MapGet("/v2/admin/devices", DevicesAsync);
         group.MapGet("/v2/admin/devices/{key}", DeviceAsync);
@@ -41,18 +42,18 @@ public static class AdminApi
         return routes;
     }
 
-    private static async Task<IResult> DevicesAsync(IGrainFactory grains)
+    private static async Task<Ok<DeviceStatus[]>> DevicesAsync(IGrainFactory grains)
     {
         var devices = await grains.GetGrain<ISchedulerGrain>(GrainKeys.Scheduler).GetDevicesAsync();
         var statuses = await Task.WhenAll(devices.Select(d => grains.GetGrain<IGpuGrain>(d.Key).GetStatusAsync()));
         return TypedResults.Ok(statuses);
     }
 
-    private static async Task<IResult> DeviceAsync(string key, IGrainFactory grains) =>
+    private static async Task<Ok<DeviceStatus>> DeviceAsync(string key, IGrainFactory grains) =>
         TypedResults.Ok(await (await DeviceGrainAsync(key, grains)).GetStatusAsync());
 
     /// <summary>Splits a device into the gpulets of the body; answers with the device's status once the old gpulets have drained.</summary>
-    private static async Task<IResult> RepartitionAsync(string key, HttpRequest request, IGrainFactory grains, IOptions<JsonOptions> json)
+    private static async Task<Ok<DeviceStatus>> RepartitionAsync(string key, HttpRequest request, IGrainFactory grains, IOptions<JsonOptions> json)
     {
         var device = await DeviceGrainAsync(key, grains);
         RepartitionRequest? body;
@@ -73,16 +74,16 @@ public static class AdminApi
     }
 
     /// <summary>Replaces the imported profile table with the CSV body; answers with its row count.</summary>
-    private static async Task<IResult> ImportProfilesAsync(HttpRequest request, IGrainFactory grains)
+    private static async Task<Ok<ProfileImportResponse>> ImportProfilesAsync(HttpRequest request, IGrainFactory grains)
     {
         using var reader = new StreamReader(request.Body);
         var csv = await reader.ReadToEndAsync(request.HttpContext.RequestAborted);
         var rows = await grains.GetGrain<ISchedulerGrain>(GrainKeys.Scheduler).ImportProfilesAsync(csv);
-        return TypedResults.Ok(new { rows });
+        return TypedResults.Ok(new ProfileImportResponse(rows));
     }
 
     /// <summary>Replaces the interference coefficients with the body's; answers with what the scheduler now holds.</summary>
-    private static async Task<IResult> ImportInterferenceAsync(HttpRequest request, IGrainFactory grains, IOptions<JsonOptions> json)
+    private static async Task<Ok<InterferenceBody>> ImportInterferenceAsync(HttpRequest request, IGrainFactory grains, IOptions<JsonOptions> json)
     {
         InterferenceBody? body;
         try

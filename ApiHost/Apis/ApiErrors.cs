@@ -20,6 +20,23 @@ public static class ApiErrors
     /// <summary>An error answer.</summary>
     public static JsonHttpResult<ErrorBody> Error(int status, string message) => TypedResults.Json(new ErrorBody(message), statusCode: status);
 
+    /// <summary>
+    /// Declares the error answers every endpoint of the group may give (400, 401, 404, 413, 429 and 503, each a
+    /// <see cref="ErrorBody"/>), so the served OpenAPI document lists them.
+    /// </summary>
+    public static RouteGroupBuilder ProducesErrors(this RouteGroupBuilder group)
+    {
+        foreach (var status in new[]
+        {
+            StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized, StatusCodes.Status404NotFound,
+            StatusCodes.Status413PayloadTooLarge, StatusCodes.Status429TooManyRequests, StatusCodes.Status503ServiceUnavailable,
+        })
+        {
+            group.WithMetadata(new ProducesResponseTypeMetadata(status, typeof(ErrorBody), ["application/json"]));
+        }
+        return group;
+    }
+
     /// <summary>Answer for routes that do not exist.</summary>
     public static JsonHttpResult<ErrorBody> NoSuchEndpoint(HttpContext context) =>
         Error(StatusCodes.Status404NotFound, $"no endpoint {context.Request.Method} {context.Request.Path}");

@@ -1,5 +1,8 @@
 namespace OrleansServe.ApiHost.Apis;
 
+/// <summary>PUT /v2/admin/profiles: how many profile rows the scheduler now holds.</summary>
+public sealed record ProfileImportResponse(int Rows);
+
 /// <summary>One gpulet of POST /v2/admin/devices/{key}/partitions: share of the device's compute in percent, bound models, memory bytes (0: in proportion).</summary>
 public sealed record GpuletRequest(int SmPercent, string[]? Models, long MemoryBytes);
 

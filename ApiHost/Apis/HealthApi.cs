@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http.HttpResults;
 using OrleansServe.ApiHost.Extensions;
 using OrleansServe.KServe;
 
@@ -23,6 +24,6 @@ public static class HealthApi
     public static string ServerVersion { get; } = typeof(HealthApi).Assembly.GetName().Version?.ToString(3) ?? "0.1.0";
 
     /// <summary>200 when the server takes requests, 503 with the reason otherwise.</summary>
-    public static IResult Ready(ServerReadiness readiness) =>
+    public static Results<Ok<ReadyResponse>, JsonHttpResult<ErrorBody>> Ready(ServerReadiness readiness) =>
         readiness.IsReady ? TypedResults.Ok(new ReadyResponse(true)) : ApiErrors.Error(StatusCodes.Status503ServiceUnavailable, "the server is not ready");
 }

@@ -13,7 +13,7 @@ public static class InferenceApi
     /// <summary>Maps POST /v2/models/{model}[/versions/{version}]/infer.</summary>
     public static IEndpointRouteBuilder MapInferenceApi(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("").RequireAccess(ApiAccess.Inference).RequireRateLimiting(InferenceLimit.Policy);
+        var group = routes.MapGroup("").RequireAccess(ApiAccess.Inference).RequireRateLimiting(InferenceLimit.Policy).ProducesErrors();
         group.MapPost("/v2/models/{model}/infer", (string model, HttpContext http, IGrainFactory grains, IOptions<ApiOptions> options) =>
             InferAsync(model, null, http, grains, options));
         group.MapPost("/v2/models/{model}/versions/{version}/infer", InferAsync);

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http.HttpResults;
 using OrleansServe.ApiHost.Extensions;
 using OrleansServe.Grains;
 using OrleansServe.KServe;
@@ -11,7 +12,7 @@ public static class ModelsApi
     /// <summary>Maps GET /v2/models/{model}[/versions/{version}] and its /ready.</summary>
     public static IEndpointRouteBuilder MapModelsApi(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("").RequireAccess(ApiAccess.Inference);
+        var group = routes.MapGroup("").RequireAccess(ApiAccess.Inference).ProducesErrors();
         group.MapGet("/v2/models/{model}", (string model, IGrainFactory grains) => MetadataAsync(model, null, grains));
         group.MapGet("/v2/models/{model}/versions/{version}", MetadataAsync);
         group.MapGet("/v2/models/{model}/ready", (string model, IGrainFactory grains) => ReadyAsync(model, null, grains));
@@ -33,7 +34,7 @@ public static class ModelsApi
         return grains.GetGrain<IModelGrain>(model);
     }
 
-    private static async Task<IResult> MetadataAsync(string model, string? version, IGrainFactory grains)
+    private static async Task<Ok<ModelMetadataResponse>> MetadataAsync(string model, string? version, IGrainFactory grains)
     {
         var metadata = await ModelGrain(grains, model, version).GetMetadataAsync();
         if (version is not null && !metadata.Versions.Contains(version))
@@ -47,7 +48,7 @@ public static class ModelsApi
             new ModelConfigResponse(config.SloMs, config.MaxBatchSize, config.Priority, config.MaxQueueDelayMs, config.MaxQueueSize)));
     }
 
-    private static async Task<IResult> ReadyAsync(string model, string? version, IGrainFactory grains)
+    private static async Task<Results<Ok<ReadyResponse>, JsonHttpResult<ErrorBody>>> ReadyAsync(string model, string? version, IGrainFactory grains)
     {
         var status = await ModelGrain(grains, model, version).GetStatusAsync();
         if (version is not null && status.Version != version)

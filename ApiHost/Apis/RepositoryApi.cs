@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http.HttpResults;
 using OrleansServe.ApiHost.Extensions;
 using OrleansServe.Grains;
 using OrleansServe.KServe;
@@ -10,14 +11,14 @@ public static class RepositoryApi
     /// <summary>Maps POST /v2/repository/index and /v2/repository/models/{model}/load|unload.</summary>
     public static IEndpointRouteBuilder MapRepositoryApi(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("").RequireAccess(ApiAccess.Management);
+        var group = routes.MapGroup("").RequireAccess(ApiAccess.Management).ProducesErrors();
         group.MapPost("/v2/repository/index", IndexAsync);
         group.MapPost("/v2/repository/models/{model}/load", LoadAsync);
         group.MapPost("/v2/repository/models/{model}/unload", UnloadAsync);
         return routes;
     }
 
-    private static async Task<IResult> IndexAsync(IGrainFactory grains)
+    private static async Task<Ok<RepositoryIndexEntry[]>> IndexAsync(IGrainFactory grains)
     {
         var index = await grains.GetGrain<IRepositoryGrain>(GrainKeys.Repository).IndexAsync();
         return TypedResults.Ok(index.Select(ToEntry).ToArray());
@@ -26,7 +27,7 @@ public static class RepositoryApi
     /// <summary>Largest load request body: a config override of config.json's limit, JSON-escaped, with room to spare.</summary>
     private const int MaxLoadBodyBytes = 4 * ModelNames.MaxConfigBytes;
 
-    private static async Task<IResult> LoadAsync(string model, HttpRequest request, IGrainFactory grains)
+    private static async Task<Results<Ok<RepositoryIndexEntry>, JsonHttpResult<ErrorBody>>> LoadAsync(string model, HttpRequest request, IGrainFactory grains)
     {
         ModelsApi.ModelGrain(grains, model, null);
         var config = await ReadConfigOverrideAsync(request);
@@ -85,7 +86,7 @@ public static class RepositoryApi
             : throw new ApiException(StatusCodes.Status400BadRequest, "the load parameter 'config' must be a string holding config.json");
     }
 
-    private static async Task<IResult> UnloadAsync(string model, IGrainFactory grains)
+    private static async Task<Ok<RepositoryIndexEntry>> UnloadAsync(string model, IGrainFactory grains)
     {
         ModelsApi.ModelGrain(grains, model, null);
         var status = await grains.GetGrain<IRepositoryGrain>(GrainKeys.Repository).UnloadAsync(model);

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http.HttpResults;
 using OrleansServe.ApiHost.Extensions;
 using OrleansServe.Grains;
 using OrleansServe.KServe;
@@ -10,21 +11,21 @@ public static class StatisticsApi
     /// <summary>Maps GET /v2/models/stats and /v2/models/{model}[/versions/{version}]/stats.</summary>
     public static IEndpointRouteBuilder MapStatisticsApi(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("").RequireAccess(ApiAccess.Inference);
+        var group = routes.MapGroup("").RequireAccess(ApiAccess.Inference).ProducesErrors();
         group.MapGet("/v2/models/stats", AllAsync);
         group.MapGet("/v2/models/{model}/stats", (string model, IGrainFactory grains) => OneAsync(model, null, grains));
         group.MapGet("/v2/models/{model}/versions/{version}/stats", OneAsync);
         return routes;
     }
 
-    private static async Task<IResult> AllAsync(IGrainFactory grains)
+    private static async Task<Ok<StatisticsResponse>> AllAsync(IGrainFactory grains)
     {
         var index = await grains.GetGrain<IRepositoryGrain>(GrainKeys.Repository).IndexAsync();
         var stats = await Task.WhenAll(index.Where(s => s.State == ModelState.Ready).Select(s => grains.GetGrain<IModelGrain>(s.Name).GetStatisticsAsync()));
         return TypedResults.Ok(new StatisticsResponse([.. stats.Select(ToResponse)]));
     }
 
-    private static async Task<IResult> OneAsync(string model, string? version, IGrainFactory grains)
+    private static async Task<Ok<StatisticsResponse>> OneAsync(string model, string? version, IGrainFactory grains)
     {
         var stats = await ModelsApi.ModelGrain(grains, model, version).GetStatisticsAsync();
         if (version is not null && stats.Version != version)

@@ -1,8 +1,8 @@
-using OrleansServe.Scheduler.Runtime;
 using System.Diagnostics;
 using OrleansServe.Cli.Commands;
 using OrleansServe.Engine.Execution;
 using OrleansServe.Scheduler.Profiles;
+using OrleansServe.Scheduler.Runtime;
 
 namespace OrleansServe.Cli.Benchmarks;
 

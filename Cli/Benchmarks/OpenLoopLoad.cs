@@ -1,6 +1,6 @@
-using OrleansServe.Scheduler.Runtime;
 using System.Diagnostics;
 using OrleansServe.Engine.Execution;
+using OrleansServe.Scheduler.Runtime;
 
 namespace OrleansServe.Cli.Benchmarks;
 

@@ -143,4 +143,19 @@ public sealed class ManagementApiTests(ServerFactory server) : IClassFixture<Ser
         Assert.Equal(HttpStatusCode.OK, dashboard.StatusCode);
         Assert.Equal("text/html", dashboard.Content.Headers.ContentType?.MediaType);
     }
+
+    [Theory]
+    [InlineData("/v2/models/{model}", "get", "200")]
+    [InlineData("/v2/models/{model}/ready", "get", "503")]
+    [InlineData("/v2/repository/models/{model}/load", "post", "400")]
+    [InlineData("/v2/models/stats", "get", "200")]
+    [InlineData("/v2/admin/devices", "get", "200")]
+    public async Task The_openapi_document_lists_what_each_endpoint_answers(string path, string method, string status)
+    {
+        var openApi = await Json.ReadAsync(await client.GetAsync("/openapi/v1.json"));
+
+        var responses = openApi.GetProperty("paths").GetProperty(path).GetProperty(method).GetProperty("responses");
+        Assert.True(responses.GetProperty(status).TryGetProperty("content", out var content), $"{method} {path} documents no body for {status}");
+        Assert.True(content.TryGetProperty("application/json", out _));
+    }
 }
