@@ -1,6 +1,3 @@
-using OrleansServe.ApiHost.Apis;
-using OrleansServe.ApiHost.Extensions;
-
 var builder = WebApplication.CreateBuilder(args);
 builder.AddOrleansServeApi(args);
 

@@ -1,10 +1,6 @@
 using System.Text.Json;
-using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
-using OrleansServe.ApiHost.Extensions;
-using OrleansServe.Grains;
-using OrleansServe.KServe;
 
 namespace OrleansServe.ApiHost.Apis;
 

@@ -1,7 +1,3 @@
-using Microsoft.AspNetCore.Http.HttpResults;
-using OrleansServe.Grains;
-using OrleansServe.KServe;
-
 namespace OrleansServe.ApiHost.Apis;
 
 /// <summary>The body of every error answer: <c>{"error": "..."}</c>.</summary>

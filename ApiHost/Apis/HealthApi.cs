@@ -1,7 +1,3 @@
-using Microsoft.AspNetCore.Http.HttpResults;
-using OrleansServe.ApiHost.Extensions;
-using OrleansServe.KServe;
-
 namespace OrleansServe.ApiHost.Apis;
 
 /// <summary>Server liveness, readiness and metadata.</summary>

@@ -1,6 +1,4 @@
 using Microsoft.Extensions.Options;
-using OrleansServe.ApiHost.Extensions;
-using OrleansServe.KServe;
 
 namespace OrleansServe.ApiHost.Apis;
 

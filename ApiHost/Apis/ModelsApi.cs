@@ -1,9 +1,3 @@
-using Microsoft.AspNetCore.Http.HttpResults;
-using OrleansServe.ApiHost.Extensions;
-using OrleansServe.Grains;
-using OrleansServe.KServe;
-using OrleansServe.Tensors;
-
 namespace OrleansServe.ApiHost.Apis;
 
 /// <summary>Model metadata and readiness.</summary>

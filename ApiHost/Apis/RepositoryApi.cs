@@ -1,8 +1,3 @@
-using Microsoft.AspNetCore.Http.HttpResults;
-using OrleansServe.ApiHost.Extensions;
-using OrleansServe.Grains;
-using OrleansServe.KServe;
-
 namespace OrleansServe.ApiHost.Apis;
 
 /// <summary>The model repository extension: index, load, unload.</summary>

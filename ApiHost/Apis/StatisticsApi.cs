@@ -1,8 +1,3 @@
-using Microsoft.AspNetCore.Http.HttpResults;
-using OrleansServe.ApiHost.Extensions;
-using OrleansServe.Grains;
-using OrleansServe.KServe;
-
 namespace OrleansServe.ApiHost.Apis;
 
 /// <summary>The statistics extension, in Triton's format.</summary>

@@ -1,8 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Options;
-using OrleansServe.ApiHost.Apis;
-using OrleansServe.KServe;
 
 namespace OrleansServe.ApiHost.Extensions;
 

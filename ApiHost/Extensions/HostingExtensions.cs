@@ -2,7 +2,6 @@
 using OrleansServe.Grains.Hosting;
 #endif
 using OrleansServe.Hosting;
-using OrleansServe.KServe;
 
 namespace OrleansServe.ApiHost.Extensions;
 

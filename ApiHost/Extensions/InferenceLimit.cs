@@ -2,8 +2,6 @@ using System.Globalization;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
-using OrleansServe.ApiHost.Apis;
-using OrleansServe.KServe;
 
 namespace OrleansServe.ApiHost.Extensions;
 

@@ -1,6 +1,3 @@
-using OrleansServe.Grains;
-using OrleansServe.KServe;
-
 namespace OrleansServe.ApiHost.Extensions;
 
 /// <summary>

@@ -23,11 +23,7 @@ public static class CpuCompareCommand
     /// <param name="output">Where progress and the table go (standard output by default); errors go to standard error.</param>
     public static Command Create(TextWriter? output = null)
     {
-        var models = new Option<string>("--models") { Description = "Comma-separated .onnx files, sample-zoo or zoo model names", DefaultValueFactory = _ => "resnet_small,lenet5,mlp" };
-        var partitions = new Option<string>("--partitions") { Description = "Compute shares the planners may use", DefaultValueFactory = _ => "50,100" };
-        var batches = new Option<string>("--batches") { Description = "Batch sizes to profile (the planners use batches up to the largest)", DefaultValueFactory = _ => "1,2,3,4,5,6,7,8" };
-        var repeats = new Option<int>("--repeats") { Description = "Timed batches per profile point", DefaultValueFactory = _ => 20 };
-        var cores = new Option<int>("--cores") { Description = "Cores of the CPU device", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var grid = new ProfileGridOptions("Compute shares the planners may use", "Batch sizes to profile (the planners use batches up to the largest)", "1,2,3,4,5,6,7,8");
         var profile = new Option<FileInfo?>("--profile") { Description = "Read the profile table from this CSV instead of measuring it" };
         var profileCsv = new Option<FileInfo?>("--profile-csv") { Description = "Write the measured profile table here" };
         var slo = new Option<string>("--slo") { Description = "sample: the sample zoo's configured SLOs (the profile rule for other models); profile: SLO = max(factor × batch-1 latency on the whole device, floor)", DefaultValueFactory = _ => "sample" };
@@ -42,21 +38,20 @@ public static class CpuCompareCommand
         var trials = new Option<int>("--trials") { Description = "Searches per policy (medians are reported; the order of policies alternates)", DefaultValueFactory = _ => 1 };
         var note = new Option<string>("--note") { Description = "Conditions of the run, saved with the results", DefaultValueFactory = _ => "" };
         var json = new Option<FileInfo?>("--json") { Description = "Write the results as JSON here" };
-        var command = new Command("cpu-compare", "Compare the gpulet and temporal planners' plans by real execution on the CPU device")
+        var command = new Command("cpu-compare", "Compare the gpulet and temporal planners' plans by real execution on the CPU device");
+        grid.AddTo(command);
+        foreach (Option option in new Option[] { profile, profileCsv, slo, sloFactor, sloFloor, duration, seed, step, tolerance, maxRate, trials, note, json })
         {
-            models, partitions, batches, repeats, cores, profile, profileCsv, slo, sloFactor, sloFloor, duration, seed, step, tolerance, maxRate, trials, note, json,
-        };
+            command.Add(option);
+        }
         command.SetAction(parse =>
         {
             var writer = output ?? Console.Out;
             try
             {
+                var g = grid.Parse(parse);
                 var settings = new Settings(
-                    OptionLists.Items(parse.GetRequiredValue(models)),
-                    OptionLists.Positive(parse.GetRequiredValue(partitions), "compute share", 100),
-                    OptionLists.Positive(parse.GetRequiredValue(batches), "batch size"),
-                    OptionLists.PositiveValue(parse.GetValue(repeats), "repeat count"),
-                    OptionLists.PositiveValue(parse.GetValue(cores), "core count"),
+                    g.Models, g.Partitions, g.Batches, g.Repeats, g.Cores,
                     parse.GetValue(profile),
                     parse.GetValue(profileCsv),
                     parse.GetRequiredValue(slo) == "sample",

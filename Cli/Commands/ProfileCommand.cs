@@ -18,27 +18,17 @@ public static class ProfileCommand
     {
         var device = new Option<string>("--device") { Description = "Device to profile (cpu; a GPU is profiled with swap-bench --measure share)", DefaultValueFactory = _ => "cpu" };
         device.AcceptOnlyFromAmong("cpu");
-        var models = new Option<string>("--models") { Description = "Comma-separated .onnx files, sample-zoo or zoo model names", DefaultValueFactory = _ => "resnet_small,lenet5,mlp" };
-        var partitions = new Option<string>("--partitions") { Description = "Compute shares in percent", DefaultValueFactory = _ => "50,100" };
-        var batches = new Option<string>("--batches") { Description = "Batch sizes", DefaultValueFactory = _ => "1,2,4,8" };
-        var repeats = new Option<int>("--repeats") { Description = "Timed batches per point (the median is kept)", DefaultValueFactory = _ => 20 };
-        var cores = new Option<int>("--cores") { Description = "Cores of the CPU device", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var grid = new ProfileGridOptions("Compute shares in percent", "Batch sizes", "1,2,4,8");
         var csv = new Option<FileInfo>("--csv") { Description = "Write the profile table here", Required = true };
-        var command = new Command("profile", "Measure latency by compute share and batch on a device and write a profile-table CSV")
-        {
-            device, models, partitions, batches, repeats, cores, csv,
-        };
+        var command = new Command("profile", "Measure latency by compute share and batch on a device and write a profile-table CSV") { device };
+        grid.AddTo(command);
+        command.Add(csv);
         command.SetAction(parse =>
         {
             var writer = output ?? Console.Out;
             try
             {
-                var settings = new Settings(
-                    OptionLists.Items(parse.GetRequiredValue(models)),
-                    OptionLists.Positive(parse.GetRequiredValue(partitions), "compute share", 100),
-                    OptionLists.Positive(parse.GetRequiredValue(batches), "batch size"),
-                    OptionLists.PositiveValue(parse.GetValue(repeats), "repeat count"),
-                    OptionLists.PositiveValue(parse.GetValue(cores), "core count"));
+                var settings = grid.Parse(parse);
                 if (settings.Models.Length == 0)
                 {
                     throw new ArgumentException("no model given");

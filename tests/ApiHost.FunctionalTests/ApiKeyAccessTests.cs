@@ -6,7 +6,6 @@ using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using OrleansServe.ApiHost.Extensions;
-using OrleansServe.Zoo;
 
 namespace OrleansServe.ApiHost.FunctionalTests;
 

@@ -9,7 +9,6 @@ using Google.Protobuf;
 using OrleansServe.Onnx;
 using OrleansServe.Onnx.Proto;
 using OrleansServe.Tensors;
-using OrleansServe.Zoo;
 using Xunit.Abstractions;
 
 namespace OrleansServe.ApiHost.FunctionalTests;

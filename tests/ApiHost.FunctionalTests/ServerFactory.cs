@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
-using OrleansServe.Zoo;
 
 namespace OrleansServe.ApiHost.FunctionalTests;
 

@@ -1,7 +1,6 @@
 using System.Runtime.InteropServices;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
-using OrleansServe.Tensors;
 
 namespace OrleansServe.Engine.UnitTests;
 

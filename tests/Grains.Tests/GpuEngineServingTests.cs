@@ -3,8 +3,6 @@ using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using OrleansServe.Engine.Execution;
 using OrleansServe.Engine.Gpu.Planning;
-using OrleansServe.Onnx;
-using OrleansServe.Zoo;
 using static OrleansServe.Grains.Tests.Tensors;
 
 namespace OrleansServe.Grains.Tests;

@@ -2,10 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
-using OrleansServe.Engine.OnnxRuntime;
 using OrleansServe.Grains.Devices;
-using OrleansServe.Grains.Hosting;
-using OrleansServe.Zoo;
 using static OrleansServe.Grains.Tests.Tensors;
 
 namespace OrleansServe.Grains.Tests;

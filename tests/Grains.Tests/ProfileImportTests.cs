@@ -1,4 +1,3 @@
-using OrleansServe.Grains.Scheduling;
 using OrleansServe.Scheduler.Profiles;
 
 namespace OrleansServe.Grains.Tests;

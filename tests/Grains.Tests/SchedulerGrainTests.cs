@@ -1,5 +1,4 @@
 using System.Text.Json;
-using OrleansServe.Grains.Scheduling;
 using static OrleansServe.Grains.Tests.Tensors;
 
 namespace OrleansServe.Grains.Tests;

@@ -1,10 +1,5 @@
 using Microsoft.Extensions.Configuration;
 using Orleans.TestingHost;
-using OrleansServe.Engine.OnnxRuntime;
-using OrleansServe.Grains.Hosting;
-using OrleansServe.Onnx;
-using OrleansServe.Tensors;
-using OrleansServe.Zoo;
 
 namespace OrleansServe.Grains.Tests;
 

@@ -1,4 +1,3 @@
-using OrleansServe.Zoo;
 using static OrleansServe.Grains.Tests.Tensors;
 
 namespace OrleansServe.Grains.Tests;

@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using OrleansServe.Tensors;
 
 namespace OrleansServe.Grains.Tests;
 

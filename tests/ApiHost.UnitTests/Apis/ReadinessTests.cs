@@ -20,7 +20,7 @@ public sealed class ReadinessTests
         public void StopApplication() => Stopping.Cancel();
     }
 
-    private static int? StatusOf(IResult result) => (result as IStatusCodeHttpResult)?.StatusCode;
+    private static int? StatusOf(IResult result) => ((result as INestedHttpResult)?.Result as IStatusCodeHttpResult ?? result as IStatusCodeHttpResult)?.StatusCode;
 
     [Fact]
     public async Task The_server_is_not_ready_until_the_host_has_started_and_stops_being_ready_at_shutdown()
@@ -31,7 +31,7 @@ public sealed class ReadinessTests
 
         var before = HealthApi.Ready(readiness);
         Assert.Equal(StatusCodes.Status503ServiceUnavailable, StatusOf(before));
-        Assert.Contains("not ready", Assert.IsType<JsonHttpResult<ErrorBody>>(before).Value!.Error);
+        Assert.Contains("not ready", Assert.IsType<JsonHttpResult<ErrorBody>>(before.Result).Value!.Error);
 
         lifetime.Started.Cancel();
         Assert.Equal(StatusCodes.Status200OK, StatusOf(HealthApi.Ready(readiness)));

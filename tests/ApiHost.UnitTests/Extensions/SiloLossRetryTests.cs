@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using OrleansServe.ApiHost.Extensions;
-using OrleansServe.Grains;
 
 namespace OrleansServe.ApiHost.UnitTests.Extensions;
 

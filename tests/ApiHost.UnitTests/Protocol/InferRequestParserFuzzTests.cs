@@ -1,6 +1,4 @@
 using System.Text;
-using OrleansServe.KServe;
-using OrleansServe.Tensors;
 using static OrleansServe.ApiHost.UnitTests.Protocol.KServeBodies;
 
 namespace OrleansServe.ApiHost.UnitTests.Protocol;

@@ -1,5 +1,3 @@
-using OrleansServe.KServe;
-using OrleansServe.Tensors;
 using static OrleansServe.ApiHost.UnitTests.Protocol.KServeBodies;
 
 namespace OrleansServe.ApiHost.UnitTests.Protocol;

@@ -1,9 +1,6 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
-using OrleansServe.Grains;
-using OrleansServe.KServe;
-using OrleansServe.Tensors;
 using static OrleansServe.ApiHost.UnitTests.Protocol.KServeBodies;
 
 namespace OrleansServe.ApiHost.UnitTests.Protocol;

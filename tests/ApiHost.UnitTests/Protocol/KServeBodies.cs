@@ -3,9 +3,6 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using OrleansServe.Grains;
-using OrleansServe.KServe;
-using OrleansServe.Tensors;
 
 namespace OrleansServe.ApiHost.UnitTests.Protocol;
 

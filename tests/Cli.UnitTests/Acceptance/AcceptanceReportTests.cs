@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using OrleansServe.Cli.Acceptance;
 
 namespace OrleansServe.Cli.UnitTests.Acceptance;
 

@@ -1,5 +1,3 @@
-using OrleansServe.Cli.Acceptance;
-
 namespace OrleansServe.Cli.UnitTests.Acceptance;
 
 public sealed class StageRunnerTests : IDisposable

@@ -1,4 +1,3 @@
-using OrleansServe.Cli.Benchmarks;
 using OrleansServe.Scheduler;
 
 namespace OrleansServe.Cli.UnitTests.Benchmarks;

@@ -1,6 +1,3 @@
-using OrleansServe.Cli.Benchmarks;
-using OrleansServe.Engine.Execution;
-
 namespace OrleansServe.Cli.UnitTests.Benchmarks;
 
 public sealed class OpenLoopLoadTests

@@ -1,12 +1,8 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
-using OrleansServe.Cli.Benchmarks;
-using OrleansServe.Cli.Commands;
 using OrleansServe.Engine.Gpu;
 using OrleansServe.Engine.Gpu.Planning;
 using OrleansServe.Engine.Memory;
-using OrleansServe.Onnx;
-using OrleansServe.Zoo;
 
 namespace OrleansServe.Cli.UnitTests.Benchmarks;
 

@@ -1,12 +1,7 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
-using OrleansServe.Cli.Commands;
-using OrleansServe.Cli.Inference;
-using OrleansServe.Engine.Execution;
 using OrleansServe.Engine.Gpu.Native;
 using OrleansServe.Engine.Gpu.Planning;
-using OrleansServe.Onnx;
-using OrleansServe.Zoo;
 
 namespace OrleansServe.Cli.UnitTests.Commands;
 

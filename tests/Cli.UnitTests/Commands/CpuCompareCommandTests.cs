@@ -1,6 +1,3 @@
-using OrleansServe.Cli.Benchmarks;
-using OrleansServe.Cli.Commands;
-
 namespace OrleansServe.Cli.UnitTests.Commands;
 
 public sealed class CpuCompareCommandTests

@@ -1,4 +1,3 @@
-using OrleansServe.Cli.Commands;
 using OrleansServe.Scheduler.Profiles;
 
 namespace OrleansServe.Cli.UnitTests.Commands;

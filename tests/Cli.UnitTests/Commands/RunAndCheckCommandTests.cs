@@ -1,8 +1,4 @@
 using System.Text.Json;
-using OrleansServe.Cli.Commands;
-using OrleansServe.Onnx;
-using OrleansServe.Tensors;
-using OrleansServe.Zoo;
 
 namespace OrleansServe.Cli.UnitTests.Commands;
 

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using OrleansServe.Cli.Commands;
 using OrleansServe.Scheduler;
 using OrleansServe.Simulator;
 

@@ -1,6 +1,4 @@
 using System.CommandLine;
-using OrleansServe.Cli.Commands;
-using OrleansServe.Zoo;
 
 namespace OrleansServe.Cli.UnitTests.Commands;
 

@@ -1,10 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
-using OrleansServe.Cli.Inference;
-using OrleansServe.Engine.Execution;
 using OrleansServe.KServe;
-using OrleansServe.Tensors;
 
 namespace OrleansServe.Cli.UnitTests.Inference;
 

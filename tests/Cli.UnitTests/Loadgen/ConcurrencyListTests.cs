@@ -1,5 +1,3 @@
-using OrleansServe.Cli.Loadgen;
-
 namespace OrleansServe.Cli.UnitTests.Loadgen;
 
 public sealed class ConcurrencyListTests

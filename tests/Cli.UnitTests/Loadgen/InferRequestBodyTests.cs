@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json;
-using OrleansServe.Cli.Loadgen;
 
 namespace OrleansServe.Cli.UnitTests.Loadgen;
 

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using OrleansServe.Cli.Loadgen;
 
 namespace OrleansServe.Cli.UnitTests.Loadgen;
 

@@ -1,4 +1,3 @@
-using OrleansServe.Cli.Loadgen;
 using OrleansServe.KServe;
 
 namespace OrleansServe.Cli.UnitTests.Loadgen;

@@ -1,8 +1,4 @@
 using System.Runtime.InteropServices;
-using OrleansServe.Engine.Execution;
-using OrleansServe.Engine.OnnxRuntime;
-using OrleansServe.Tensors;
-using OrleansServe.Zoo;
 
 namespace OrleansServe.Engine.UnitTests.Execution;
 

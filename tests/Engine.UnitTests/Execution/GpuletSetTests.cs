@@ -1,6 +1,3 @@
-using OrleansServe.Engine.Execution;
-using OrleansServe.Tensors;
-
 namespace OrleansServe.Engine.UnitTests.Execution;
 
 public sealed class GpuletSetTests

@@ -1,9 +1,3 @@
-using OrleansServe.Engine.Execution;
-using OrleansServe.Engine.Gpu.Planning;
-using OrleansServe.Engine.Memory;
-using OrleansServe.Onnx;
-using OrleansServe.Zoo;
-
 namespace OrleansServe.Engine.UnitTests.Execution;
 
 public sealed class HostWeightStoreTests

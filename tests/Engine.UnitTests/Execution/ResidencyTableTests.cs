@@ -1,5 +1,3 @@
-using OrleansServe.Engine.Execution;
-
 namespace OrleansServe.Engine.UnitTests.Execution;
 
 public sealed class ResidencyTableTests

@@ -1,6 +1,3 @@
-using OrleansServe.Engine.Gpu;
-using OrleansServe.Engine.Gpu.Native;
-
 namespace OrleansServe.Engine.UnitTests.Gpu;
 
 public sealed class ColumnMajorGemmTests

@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using OrleansServe.Engine.Gpu.Native;
 
 namespace OrleansServe.Engine.UnitTests.Gpu;
 

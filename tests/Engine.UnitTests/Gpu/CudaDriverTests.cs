@@ -1,7 +1,6 @@
 using System.Reflection;
 using System.Runtime.InteropServices;
 using ILGPU;
-using OrleansServe.Engine.Gpu.Native;
 
 namespace OrleansServe.Engine.UnitTests.Gpu;
 

@@ -1,5 +1,3 @@
-using OrleansServe.Engine.Gpu.Native;
-
 namespace OrleansServe.Engine.UnitTests.Gpu;
 
 [Collection(nameof(FakeCudaDriver))]

@@ -1,7 +1,3 @@
-using OrleansServe.Engine.Gpu;
-using OrleansServe.Engine.Gpu.Native;
-using OrleansServe.Engine.Memory;
-
 namespace OrleansServe.Engine.UnitTests.Gpu;
 
 [Collection(nameof(FakeCudaDriver))]

@@ -1,5 +1,4 @@
 using ILGPU.Runtime;
-using OrleansServe.Engine.Gpu;
 
 namespace OrleansServe.Engine.UnitTests.Gpu;
 

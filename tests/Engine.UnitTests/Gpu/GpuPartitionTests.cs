@@ -1,9 +1,4 @@
-using OrleansServe.Engine.Gpu;
-using OrleansServe.Engine.Gpu.Planning;
-using OrleansServe.Engine.OnnxRuntime;
 using OrleansServe.Engine.UnitTests.Planning;
-using OrleansServe.Onnx;
-using OrleansServe.Zoo;
 
 namespace OrleansServe.Engine.UnitTests.Gpu;
 

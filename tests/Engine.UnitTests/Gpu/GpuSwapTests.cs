@@ -1,10 +1,3 @@
-using OrleansServe.Engine.Execution;
-using OrleansServe.Engine.Gpu;
-using OrleansServe.Engine.Gpu.Planning;
-using OrleansServe.Onnx;
-using OrleansServe.Tensors;
-using OrleansServe.Zoo;
-
 namespace OrleansServe.Engine.UnitTests.Gpu;
 
 /// <summary>Pipelined swap-in, reserved memory and gpulets of the GPU engine, on ILGPU's CPU accelerator.</summary>

@@ -1,8 +1,5 @@
 using ILGPU;
 using ILGPU.Runtime;
-using OrleansServe.Engine.Gpu;
-using OrleansServe.Engine.Gpu.Native;
-using OrleansServe.Engine.OnnxRuntime;
 using OrleansServe.Engine.UnitTests.Planning;
 
 namespace OrleansServe.Engine.UnitTests.Gpu;

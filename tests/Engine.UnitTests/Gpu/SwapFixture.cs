@@ -1,11 +1,5 @@
 using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
-using OrleansServe.Engine.Execution;
-using OrleansServe.Engine.Gpu;
-using OrleansServe.Engine.Gpu.Planning;
-using OrleansServe.Onnx;
-using OrleansServe.Tensors;
-using OrleansServe.Zoo;
 
 namespace OrleansServe.Engine.UnitTests.Gpu;
 

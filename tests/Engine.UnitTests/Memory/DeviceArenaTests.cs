@@ -1,6 +1,3 @@
-using OrleansServe.Engine.Execution;
-using OrleansServe.Engine.Memory;
-
 namespace OrleansServe.Engine.UnitTests.Memory;
 
 public sealed class DeviceArenaTests

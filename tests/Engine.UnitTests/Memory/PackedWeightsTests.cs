@@ -1,8 +1,3 @@
-using OrleansServe.Engine.Gpu.Planning;
-using OrleansServe.Engine.Memory;
-using OrleansServe.Onnx;
-using OrleansServe.Zoo;
-
 namespace OrleansServe.Engine.UnitTests.Memory;
 
 public sealed class PackedWeightsTests

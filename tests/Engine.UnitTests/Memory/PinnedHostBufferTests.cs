@@ -1,5 +1,3 @@
-using OrleansServe.Engine.Memory;
-
 namespace OrleansServe.Engine.UnitTests.Memory;
 
 public sealed class PinnedHostBufferTests

@@ -1,7 +1,4 @@
-using OrleansServe.Onnx;
 using OrleansServe.Onnx.Proto;
-using OrleansServe.Tensors;
-using OrleansServe.Zoo;
 using AttributeKind = OrleansServe.Onnx.Proto.Attribute.Types.Kind;
 
 namespace OrleansServe.Engine.UnitTests.Onnx;

@@ -1,8 +1,5 @@
 using Google.Protobuf;
-using OrleansServe.Onnx;
 using OrleansServe.Onnx.Proto;
-using OrleansServe.Tensors;
-using OrleansServe.Zoo;
 
 namespace OrleansServe.Engine.UnitTests.Onnx;
 

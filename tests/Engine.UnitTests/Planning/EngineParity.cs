@@ -1,10 +1,4 @@
 using System.Runtime.InteropServices;
-using OrleansServe.Engine.Execution;
-using OrleansServe.Engine.Gpu;
-using OrleansServe.Engine.Gpu.Planning;
-using OrleansServe.Engine.OnnxRuntime;
-using OrleansServe.Onnx;
-using OrleansServe.Tensors;
 
 namespace OrleansServe.Engine.UnitTests.Planning;
 

@@ -1,7 +1,3 @@
-using OrleansServe.Engine.Gpu.Planning;
-using OrleansServe.Onnx;
-using OrleansServe.Tensors;
-using OrleansServe.Zoo;
 using static OrleansServe.Onnx.OnnxAttribute;
 
 namespace OrleansServe.Engine.UnitTests.Planning;

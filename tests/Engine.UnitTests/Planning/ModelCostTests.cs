@@ -1,8 +1,3 @@
-using OrleansServe.Engine.Gpu.Planning;
-using OrleansServe.Onnx;
-using OrleansServe.Tensors;
-using OrleansServe.Zoo;
-
 namespace OrleansServe.Engine.UnitTests.Planning;
 
 public sealed class ModelCostTests

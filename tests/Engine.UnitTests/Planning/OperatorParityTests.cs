@@ -1,6 +1,3 @@
-using OrleansServe.Engine.OnnxRuntime;
-using OrleansServe.Onnx;
-using OrleansServe.Tensors;
 using static OrleansServe.Engine.UnitTests.Planning.EngineParity;
 using static OrleansServe.Onnx.OnnxAttribute;
 

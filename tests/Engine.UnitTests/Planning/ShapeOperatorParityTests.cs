@@ -1,7 +1,4 @@
 using Google.Protobuf;
-using OrleansServe.Engine.OnnxRuntime;
-using OrleansServe.Onnx;
-using OrleansServe.Tensors;
 using static OrleansServe.Engine.UnitTests.Planning.EngineParity;
 using static OrleansServe.Onnx.OnnxAttribute;
 

@@ -1,8 +1,5 @@
 using System.Runtime.InteropServices;
 using Microsoft.ML.OnnxRuntime;
-using OrleansServe.Onnx;
-using OrleansServe.Tensors;
-using OrleansServe.Zoo;
 using Xunit.Abstractions;
 
 namespace OrleansServe.Engine.UnitTests.Zoo;

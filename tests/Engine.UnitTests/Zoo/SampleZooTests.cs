@@ -1,5 +1,4 @@
 using System.Text.Json;
-using OrleansServe.Zoo;
 
 namespace OrleansServe.Engine.UnitTests.Zoo;
 

@@ -1,6 +1,4 @@
 using System.Buffers.Binary;
-using OrleansServe.Tensors;
-using OrleansServe.Zoo;
 
 namespace OrleansServe.Engine.UnitTests.Zoo;
 

@@ -1,5 +1,4 @@
 using System.Text;
-using OrleansServe.Grains.Repository;
 
 namespace OrleansServe.Grains.Tests.Repository;
 

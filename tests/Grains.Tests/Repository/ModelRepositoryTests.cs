@@ -1,5 +1,3 @@
-using OrleansServe.Grains.Repository;
-
 namespace OrleansServe.Grains.Tests.Repository;
 
 public sealed class ModelRepositoryTests : IDisposable

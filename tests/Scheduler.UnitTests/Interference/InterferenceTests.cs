@@ -1,5 +1,3 @@
-using OrleansServe.Scheduler.Interference;
-using OrleansServe.Scheduler.Profiles;
 using OrleansServe.Scheduler.UnitTests.Profiles;
 
 namespace OrleansServe.Scheduler.UnitTests.Interference;

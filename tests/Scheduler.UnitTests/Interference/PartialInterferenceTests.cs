@@ -1,6 +1,3 @@
-using OrleansServe.Scheduler.Interference;
-using OrleansServe.Scheduler.Profiles;
-
 namespace OrleansServe.Scheduler.UnitTests.Interference;
 
 public sealed class PartialInterferenceTests

@@ -1,5 +1,3 @@
-using OrleansServe.Scheduler.Planning;
-
 namespace OrleansServe.Scheduler.UnitTests.Planning;
 
 public sealed class BatchRulesTests

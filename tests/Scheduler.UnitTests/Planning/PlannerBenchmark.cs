@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using OrleansServe.Scheduler.Planning;
 using Xunit.Abstractions;
 
 namespace OrleansServe.Scheduler.UnitTests.Planning;

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using OrleansServe.Scheduler.Profiles;
 
 namespace OrleansServe.Scheduler.UnitTests.Profiles;
 

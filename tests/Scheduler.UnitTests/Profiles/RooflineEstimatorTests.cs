@@ -1,5 +1,3 @@
-using OrleansServe.Scheduler.Profiles;
-
 namespace OrleansServe.Scheduler.UnitTests.Profiles;
 
 public sealed class RooflineEstimatorTests

@@ -1,5 +1,3 @@
-using OrleansServe.Scheduler.Profiles;
-
 namespace OrleansServe.Scheduler.UnitTests.Profiles;
 
 /// <summary>The zoo's features and the files under bench/profiles, found from the test's output folder.</summary>

@@ -1,5 +1,3 @@
-using OrleansServe.Scheduler.Runtime;
-
 namespace OrleansServe.Scheduler.UnitTests.Runtime;
 
 public sealed class PercentilesTests
