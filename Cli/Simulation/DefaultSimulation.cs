@@ -18,16 +18,9 @@ public static class DefaultSimulation
 
     public static DeviceSpec Device => DeviceSpec.H100Sxm;
 
-    /// <summary>Registers the planners and the latency model factory (idempotent).</summary>
+    /// <summary>Sets the latency model factory (idempotent); the planners come from their catalogue.</summary>
     public static void Register()
     {
-        foreach (var planner in new IPlanner[] { new GpuletPlanner(), new TemporalPlanner(), new SwapPlanner(), new OrleansServePlanner() })
-        {
-            if (!SimulationPolicies.TryGet(planner.Name, out _))
-            {
-                SimulationPolicies.Register(planner);
-            }
-        }
         SimulationPolicies.LatencyModelFactory = path => new ByArchitectureLatency(path is null ? RooflineTable() : ProfileTable.FromCsv(File.ReadAllText(path)));
     }
 

@@ -236,7 +236,7 @@ public sealed class SchedulerSettings
     public bool Admission { get; set; } = true;
 
     /// <summary>The planners <see cref="Policy"/> may name.</summary>
-    public static IReadOnlyList<string> Policies { get; } = ["gpulet", "temporal", "swap", "orleansserve"];
+    public static IReadOnlyList<string> Policies => Scheduler.Planning.Planners.Names;
 
     /// <summary>Why these settings cannot run the scheduler, or null when they can.</summary>
     public string? Validate()

@@ -492,14 +492,17 @@ public sealed class SchedulerGrain(
         }
     }
 
-    private static IPlanner PlannerFor(string policy) => policy switch
+    private static IPlanner PlannerFor(string policy)
     {
-        "gpulet" => new GpuletPlanner(),
-        "temporal" => new TemporalPlanner(),
-        "swap" => new SwapPlanner(),
-        "orleansserve" => new OrleansServePlanner(),
-        _ => throw new InvalidOperationException($"OrleansServe:Scheduler:Policy '{policy}' is not one of gpulet, temporal, swap, orleansserve"),
-    };
+        try
+        {
+            return Planners.Create(policy);
+        }
+        catch (KeyNotFoundException)
+        {
+            throw new InvalidOperationException($"OrleansServe:Scheduler:Policy '{policy}' is not one of {string.Join(", ", Planners.Names)}");
+        }
+    }
 
     /// <inheritdoc />
     public async Task<int> ImportProfilesAsync(string csv)

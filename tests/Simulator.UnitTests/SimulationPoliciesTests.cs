@@ -19,4 +19,11 @@ public class SimulationPoliciesTests
         Assert.Same(planner, SimulationPolicies.Get("whole-gpu"));
         Assert.Contains("whole-gpu", SimulationPolicies.Names);
     }
+
+    [Fact]
+    public void The_products_planners_come_from_their_one_catalogue()
+    {
+        Assert.Subset(SimulationPolicies.Names.ToHashSet(), Scheduler.Planning.Planners.Names.ToHashSet());
+        Assert.All(Scheduler.Planning.Planners.Names, name => Assert.Equal(name, SimulationPolicies.Get(name).Name));
+    }
 }
