@@ -10,7 +10,7 @@ internal static class ZooCatalog
 {
     public static readonly Architecture[] All =
     [
-        .. ModelFeatures.Zoo.Select(f => new Architecture(f.Name, PublishedSlos.Ms[f.Name], f.FlopsPerItem, f.WeightBytes, f.ActivationBytesPerItem, f.WorkspaceBytesBatch1)),
+        .. ZooFeatures.All.Select(f => new Architecture(f.Name, PublishedSlos.Ms[f.Name], f.FlopsPerItem, f.WeightBytes, f.ActivationBytesPerItem, f.WorkspaceBytesBatch1)),
     ];
 
     public static Architecture? Find(string architecture) => All.FirstOrDefault(a => a.Name == architecture);

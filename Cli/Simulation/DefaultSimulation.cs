@@ -26,7 +26,7 @@ public static class DefaultSimulation
 
     /// <summary>The roofline estimate of every zoo model on the gpulet partitions and profiled batches.</summary>
     public static ProfileTable RooflineTable() =>
-        new RooflineEstimator(Device).Table(ModelFeatures.Zoo, ClusterSpec.GpuletPartitions, RooflineEstimator.ProfiledBatches);
+        new RooflineEstimator(Device).Table(ZooFeatures.All, ClusterSpec.GpuletPartitions, RooflineEstimator.ProfiledBatches);
 
     /// <summary>The planners' predictor and the simulation's actual interference, for the given mode.</summary>
     /// <param name="mode">"none" (no interference anywhere) or "synthetic".</param>
@@ -36,9 +36,9 @@ public static class DefaultSimulation
         {
             return (NoInterference.Instance, NoInterference.Instance);
         }
-        var features = new InterferenceFeatureSource(ModelFeatures.Zoo, latency, Device);
+        var features = new InterferenceFeatureSource(ZooFeatures.All, latency, Device);
         var truth = new SyntheticInterference(features);
-        var cases = CoLocationCase.ComplementaryPairs(ModelFeatures.Zoo.Select(m => m.Name), ClusterSpec.GpuletPartitions);
+        var cases = CoLocationCase.ComplementaryPairs(ZooFeatures.All.Select(m => m.Name), ClusterSpec.GpuletPartitions);
         var predictor = LinearInterferencePredictor.Fit(features, truth.Measure(cases, MeasurementSeed));
         return (new ByArchitectureInterference(predictor), new ByArchitectureInterference(truth));
     }

@@ -23,17 +23,6 @@ public sealed record ModelFeatures(
     private static readonly string[] Required =
         ["model", "flops_per_item", "weight_bytes", "activation_bytes_per_item", "workspace_bytes_batch1", "parameters"];
 
-    /// <summary>The full-size zoo models' features as committed in bench/profiles/zoo-features.csv (embedded in this assembly).</summary>
-    public static IReadOnlyList<ModelFeatures> Zoo { get; } = LoadEmbeddedZoo();
-
-    private static IReadOnlyList<ModelFeatures> LoadEmbeddedZoo()
-    {
-        using var stream = typeof(ModelFeatures).Assembly.GetManifestResourceStream("OrleansServe.Scheduler.zoo-features.csv")
-            ?? throw new InvalidOperationException("the zoo features resource is missing from the assembly");
-        using var reader = new StreamReader(stream);
-        return FromCsv(reader.ReadToEnd());
-    }
-
     /// <summary>Reads zoo-features.csv (the <c>layers</c> column is optional; others are refused).</summary>
     /// <exception cref="ProfileFormatException">Invalid lines, each listed with its line number.</exception>
     public static IReadOnlyList<ModelFeatures> FromCsv(string text)

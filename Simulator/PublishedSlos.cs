@@ -1,4 +1,4 @@
-namespace OrleansServe.Scheduler.Profiles;
+namespace OrleansServe.Simulator;
 
 /// <summary>Latency SLOs for the zoo models from the papers OrleansServe is measured against.</summary>
 public static class PublishedSlos

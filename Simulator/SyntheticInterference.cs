@@ -1,6 +1,8 @@
 using MathNet.Numerics.Distributions;
+using OrleansServe.Scheduler;
+using OrleansServe.Scheduler.Interference;
 
-namespace OrleansServe.Scheduler.Interference;
+namespace OrleansServe.Simulator;
 
 /// <summary>A co-location to measure: a model on a partition beside a neighbour on another.</summary>
 public sealed record CoLocationCase(string Model, int Partition, string Neighbour, int NeighbourPartition)
