@@ -11,28 +11,23 @@ namespace OrleansServe.Engine.Gpu;
 /// weights from the device's reserved memory and starts the pipelined copy; the first batch starts computing while
 /// later transfer groups are still in flight. Made by <see cref="GpuExecutionDevice"/> through its <see cref="GpuletSet"/>.
 /// </summary>
-public sealed class GpuGpulet : IGpulet
+public sealed class GpuGpulet : Gpulet<GpuGpulet.ResidentModel>
 {
     private readonly GpuExecutionDevice owner;
     private readonly DeviceThreads thread;
-    private readonly ResidencyTable<ResidentModel> residency;
     private readonly ConcurrentDictionary<ResidentModel, bool> loaded = new(ReferenceEqualityComparer.Instance);
     private GpuDevice? partition;
-    private int inFlight;
 
     internal GpuGpulet(
         GpuExecutionDevice owner, GpuDevice root, int index, PartitionSpec spec, long memoryBytes, Func<string, IGpulet, bool> hasReplicaElsewhere)
-    {
-        this.owner = owner;
-        SmPercent = spec.SmPercent;
-        MemoryBudgetBytes = memoryBytes;
-        residency = new ResidencyTable<ResidentModel>(new ResidencyOptions(memoryBytes)
+        : base(spec.SmPercent, memoryBytes, new ResidencyOptions(memoryBytes)
         {
             MemoryWait = owner.Options.MemoryWait,
             Policy = owner.Options.Eviction,
             LightModelBytes = owner.Options.LightModelBytes,
-            HasReplicaElsewhere = model => hasReplicaElsewhere(model, this),
-        });
+        }, hasReplicaElsewhere)
+    {
+        this.owner = owner;
         thread = new DeviceThreads($"gpulet-{owner.Id}-{index}-{spec.SmPercent}", 1);
         // The first item on the thread: every later one finds the partition made.
         Ready = thread.RunAsync(() =>
@@ -43,70 +38,28 @@ public sealed class GpuGpulet : IGpulet
         });
     }
 
-    /// <inheritdoc />
-    public int SmPercent { get; }
-
-    /// <inheritdoc />
-    public long MemoryBudgetBytes { get; }
-
     /// <summary>Completes with the partition's launch limits once its thread has made it.</summary>
     public Task<LaunchLimits> Ready { get; }
 
     /// <inheritdoc />
-    public async Task EnsureResidentAsync(string model)
-    {
-        await AcquireAsync(model).ConfigureAwait(false);
-        residency.Release(model);
-    }
-
-    /// <inheritdoc />
-    public async Task<DeviceRunResult> RunAsync(string model, IReadOnlyList<NamedTensor> inputs, IReadOnlyList<string> outputs)
-    {
-        var (resident, swappedIn) = await AcquireAsync(model).ConfigureAwait(false);
-        Interlocked.Increment(ref inFlight);
-        var voidSwapIn = false;
-        try
-        {
-            var result = await thread.RunAsync(() => Execute(resident.Model, inputs, outputs)).ConfigureAwait(false);
-            return result with { SwappedIn = swappedIn };
-        }
-        catch (SwapInException)
-        {
-            voidSwapIn = true;
-            throw;
-        }
-        finally
-        {
-            Interlocked.Decrement(ref inFlight);
-            residency.Release(model);
-            if (voidSwapIn)
-            {
-                // Its weights never all landed: the next request swaps it in afresh (the last batch out evicts it).
-                residency.TryEvict(model, resident);
-            }
-        }
-    }
-
-    /// <inheritdoc />
-    public bool Evict(string model) => residency.TryEvict(model);
-
-    /// <inheritdoc />
-    public bool IsResident(string model) => residency.Contains(model);
-
-    /// <inheritdoc />
-    public bool CanHold(string model) => owner.WeightBytes(model) is not { } bytes || bytes <= MemoryBudgetBytes;
-
-    /// <inheritdoc />
-    public ResidencySnapshot Snapshot() => residency.Snapshot(Volatile.Read(ref inFlight));
+    public override bool CanHold(string model) => owner.WeightBytes(model) is not { } bytes || bytes <= MemoryBudgetBytes;
 
     /// <summary>The model's device form while it is resident (or swapping in), for tests and benchmarks; null otherwise.</summary>
     public DeviceModel? Resident(string model) =>
-        residency.Contains(model) ? loaded.Keys.FirstOrDefault(r => r.Model.Name == model && !r.IsDisposed)?.Model : null;
+        Residency.Contains(model) ? loaded.Keys.FirstOrDefault(r => r.Model.Name == model && !r.IsDisposed)?.Model : null;
 
-    private Task<(ResidentModel Resident, bool SwappedIn)> AcquireAsync(string model)
+    /// <inheritdoc />
+    protected override Task<DeviceRunResult> ExecuteAsync(ResidentModel resident, IReadOnlyList<NamedTensor> inputs, IReadOnlyList<string> outputs) =>
+        thread.RunAsync(() => Execute(resident.Model, inputs, outputs));
+
+    /// <summary>A void swap-in (its weights never all landed) takes its copy of the model off the gpulet.</summary>
+    protected override bool Discards(Exception failure) => failure is SwapInException;
+
+    /// <inheritdoc />
+    protected override Task<(ResidentModel Resident, bool SwappedIn)> AcquireAsync(string model)
     {
         var (graph, packed) = owner.Prepare(model);
-        return residency.AcquireAsync(model, Math.Max(1, packed.Layout.TotalBytes), () => thread.RunAsync(() =>
+        return Residency.AcquireAsync(model, Math.Max(1, packed.Layout.TotalBytes), () => thread.RunAsync(() =>
         {
             var swappedIn = DeviceModel.SwapIn(partition!, model, graph, packed, owner.Memory, owner.Copier, owner.Options.SwapMode, owner.Options.MemoryWait);
             swappedIn.UseCudaGraphs = owner.Options.UseCudaGraphs;
@@ -114,7 +67,7 @@ public sealed class GpuGpulet : IGpulet
             loaded[resident] = true;
             // A failed copy voids the swap-in: a model no batch holds leaves now, the others when their batches fail.
             swappedIn.Transfer?.Completion.ContinueWith(
-                _ => residency.TryEvict(model, resident), CancellationToken.None, TaskContinuationOptions.NotOnRanToCompletion, TaskScheduler.Default);
+                _ => Residency.TryEvict(model, resident), CancellationToken.None, TaskContinuationOptions.NotOnRanToCompletion, TaskScheduler.Default);
             return resident;
         }));
     }
@@ -138,13 +91,13 @@ public sealed class GpuGpulet : IGpulet
     public bool IsDisposed { get; private set; }
 
     /// <summary>Finishes queued batches, evicts every model (freeing its memory) and releases the partition.</summary>
-    public void Dispose()
+    public override void Dispose()
     {
         IsDisposed = true;
         thread.RunAsync(() =>
         {
             // Behind every batch already queued here, so no model is disposed under a running kernel.
-            residency.Clear();
+            Residency.Clear();
             // Models whose eviction is still queued behind a swap-in go now, before the partition does.
             foreach (var resident in loaded.Keys)
             {
@@ -160,14 +113,26 @@ public sealed class GpuGpulet : IGpulet
     /// What residency holds. Eviction disposes it on the evicting thread (bound to the accelerator first), not the
     /// gpulet's, so a swap-in waiting for the memory on the gpulet's thread is never blocked by its own queue.
     /// </summary>
-    private sealed class ResidentModel(DeviceModel model, GpuDevice device, ConcurrentDictionary<ResidentModel, bool> loaded) : IDisposable
+    public sealed class ResidentModel : IDisposable
     {
+        private readonly GpuDevice device;
+        private readonly ConcurrentDictionary<ResidentModel, bool> loaded;
         private int disposed;
 
-        public DeviceModel Model { get; } = model;
+        internal ResidentModel(DeviceModel model, GpuDevice device, ConcurrentDictionary<ResidentModel, bool> loaded)
+        {
+            Model = model;
+            this.device = device;
+            this.loaded = loaded;
+        }
 
+        /// <summary>The model on the device.</summary>
+        public DeviceModel Model { get; }
+
+        /// <summary>True once evicted.</summary>
         public bool IsDisposed => Volatile.Read(ref disposed) != 0;
 
+        /// <summary>Frees the model's device memory, on the calling thread (bound to the accelerator first).</summary>
         public void Dispose()
         {
             if (Interlocked.Exchange(ref disposed, 1) != 0)

@@ -12,14 +12,12 @@ namespace OrleansServe.Engine.OnnxRuntime;
 /// inference session on this gpulet (ONNX Runtime fixes a session's thread count when it is made, so sessions are
 /// never shared between gpulets); swap-in means building one; eviction disposes it.
 /// </summary>
-public sealed class CpuGpulet : IGpulet
+public sealed class CpuGpulet : Gpulet<InferenceSession>
 {
     private readonly CpuDeviceOptions options;
     private readonly HostWeightStore weights;
     private readonly DeviceThreads threads;
-    private readonly ResidencyTable<InferenceSession> residency;
     private readonly RunOptions runOptions = new();
-    private int inFlight;
 
     /// <summary>Creates the gpulet and starts its device threads.</summary>
     /// <param name="name">Names its threads, e.g. "cpu0-g1".</param>
@@ -27,42 +25,26 @@ public sealed class CpuGpulet : IGpulet
     /// <param name="memoryBudgetBytes">Bytes of live sessions this gpulet may hold.</param>
     /// <param name="options">The device's settings (cores, workers per gpulet, memory wait, eviction, spinning).</param>
     /// <param name="weights">Host memory the sessions are built from.</param>
-    /// <param name="hasReplicaElsewhere">
-    /// Whether a model is resident on another gpulet of the device, given this gpulet (usually
-    /// <see cref="GpuletSet.HasReplicaElsewhere"/>); called under this gpulet's residency lock, so it must take no
-    /// lock. Null: never (a gpulet alone).
-    /// </param>
+    /// <param name="hasReplicaElsewhere">Whether a model is resident on another gpulet of the device (see <see cref="Gpulet{TResident}"/>); null: never.</param>
     public CpuGpulet(
         string name, int smPercent, long memoryBudgetBytes, CpuDeviceOptions options, HostWeightStore weights,
         Func<string, IGpulet, bool>? hasReplicaElsewhere = null)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(smPercent, 1);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(smPercent, 100);
-        ArgumentOutOfRangeException.ThrowIfNegative(memoryBudgetBytes);
-        SmPercent = smPercent;
-        MemoryBudgetBytes = memoryBudgetBytes;
-        IntraOpThreads = IntraOpThreadsFor(smPercent, options.Cores);
-        this.options = options;
-        this.weights = weights;
-        threads = new DeviceThreads(name, Math.Max(1, options.WorkersPerGpulet));
-        residency = new ResidencyTable<InferenceSession>(new ResidencyOptions(memoryBudgetBytes)
+        : base(smPercent, memoryBudgetBytes, new ResidencyOptions(memoryBudgetBytes)
         {
             MemoryWait = options.MemoryWait,
             Policy = options.Eviction,
             LightModelBytes = options.LightModelBytes,
-            HasReplicaElsewhere = hasReplicaElsewhere is null ? null : model => hasReplicaElsewhere(model, this),
-        });
+        }, hasReplicaElsewhere)
+    {
+        IntraOpThreads = IntraOpThreadsFor(smPercent, options.Cores);
+        this.options = options;
+        this.weights = weights;
+        threads = new DeviceThreads(name, Math.Max(1, options.WorkersPerGpulet));
     }
 
     /// <summary>ONNX Runtime intra-op threads for a share of <paramref name="cores"/>: max(1, round(share × cores)).</summary>
     public static int IntraOpThreadsFor(int smPercent, int cores) =>
         Math.Max(1, (int)Math.Round(smPercent / 100.0 * cores, MidpointRounding.AwayFromZero));
-
-    /// <inheritdoc />
-    public int SmPercent { get; }
-
-    /// <inheritdoc />
-    public long MemoryBudgetBytes { get; }
 
     /// <summary>ONNX Runtime intra-op threads of every session on this gpulet.</summary>
     public int IntraOpThreads { get; }
@@ -71,50 +53,22 @@ public sealed class CpuGpulet : IGpulet
     public int Workers => threads.Count;
 
     /// <inheritdoc />
-    public async Task EnsureResidentAsync(string model)
-    {
-        await AcquireAsync(model).ConfigureAwait(false);
-        residency.Release(model);
-    }
+    public override bool CanHold(string model) => !weights.TryGet(model, out var bytes) || bytes.LongLength <= MemoryBudgetBytes;
 
     /// <inheritdoc />
-    public async Task<DeviceRunResult> RunAsync(string model, IReadOnlyList<NamedTensor> inputs, IReadOnlyList<string> outputs)
-    {
-        var (session, swappedIn) = await AcquireAsync(model).ConfigureAwait(false);
-        Interlocked.Increment(ref inFlight);
-        try
-        {
-            var result = await threads.RunAsync(() => Execute(session, inputs, outputs)).ConfigureAwait(false);
-            return result with { SwappedIn = swappedIn };
-        }
-        finally
-        {
-            Interlocked.Decrement(ref inFlight);
-            residency.Release(model);
-        }
-    }
-
-    /// <inheritdoc />
-    public bool Evict(string model) => residency.TryEvict(model);
-
-    /// <inheritdoc />
-    public bool IsResident(string model) => residency.Contains(model);
-
-    /// <inheritdoc />
-    public bool CanHold(string model) => !weights.TryGet(model, out var bytes) || bytes.LongLength <= MemoryBudgetBytes;
-
-    /// <inheritdoc />
-    public ResidencySnapshot Snapshot() => residency.Snapshot(Volatile.Read(ref inFlight));
-
-    private async Task<(InferenceSession Session, bool SwappedIn)> AcquireAsync(string model)
+    protected override async Task<(InferenceSession Resident, bool SwappedIn)> AcquireAsync(string model)
     {
         if (!weights.TryGet(model, out var bytes))
         {
             throw new InvalidOperationException($"model '{model}' has no weights in this process's host memory");
         }
         // The table makes swap-ins that wait for memory take turns, so a busy resident model cannot starve them.
-        return await residency.AcquireAsync(model, bytes.LongLength, () => threads.RunAsync(() => CreateSession(bytes))).ConfigureAwait(false);
+        return await Residency.AcquireAsync(model, bytes.LongLength, () => threads.RunAsync(() => CreateSession(bytes))).ConfigureAwait(false);
     }
+
+    /// <inheritdoc />
+    protected override Task<DeviceRunResult> ExecuteAsync(InferenceSession resident, IReadOnlyList<NamedTensor> inputs, IReadOnlyList<string> outputs) =>
+        threads.RunAsync(() => Execute(resident, inputs, outputs));
 
     private InferenceSession CreateSession(byte[] onnx)
     {
@@ -209,10 +163,10 @@ public sealed class CpuGpulet : IGpulet
     };
 
     /// <summary>Finishes queued work, then drops every session.</summary>
-    public void Dispose()
+    public override void Dispose()
     {
         threads.Dispose();
-        residency.Clear();
+        Residency.Clear();
         runOptions.Dispose();
     }
 }
