@@ -54,31 +54,30 @@ public sealed record GpuExecutionOptions
 /// host weight store's packed weights with pipelined copies. A model the GPU engine cannot run (no packed weights,
 /// or operators it lacks) is refused with the reason.
 /// </summary>
-public sealed class GpuExecutionDevice : IExecutionDevice
+public sealed class GpuExecutionDevice : GpuletDevice
 {
     private readonly HostWeightStore weights;
     private readonly DeviceThreads rootThread;
     private readonly GpuDevice root;
-    private readonly GpuletSet gpulets;
     private readonly Lock graphsGate = new();
     private readonly System.Runtime.CompilerServices.ConditionalWeakTable<PackedWeights, OnnxGraph> graphs = [];
     private readonly List<GpuGpulet> created = [];
 
     private GpuExecutionDevice(
         string id, GpuExecutionOptions options, HostWeightStore weights, DeviceThreads rootThread, GpuDevice root, ReservedDeviceMemory memory, WeightCopier copier)
+        : base(id, (long)(memory.CapacityBytes * (1 - options.WorkspaceFraction)))
     {
-        Id = id;
         Options = options;
         this.weights = weights;
         this.rootThread = rootThread;
         this.root = root;
         Memory = memory;
         Copier = copier;
-        MemoryBudgetBytes = (long)(memory.CapacityBytes * (1 - options.WorkspaceFraction));
+        Name = $"{root.KindName}: {root.Name} ({memory.CapacityBytes >> 20} MiB reserved, gemm {root.Gemm.Name})";
         var index = 0;
-        gpulets = new GpuletSet(MemoryBudgetBytes, (spec, bytes) =>
+        MakeGpulets((spec, bytes, hasReplicaElsewhere) =>
         {
-            var gpulet = new GpuGpulet(this, root, index++, spec, bytes, HasReplicaElsewhere);
+            var gpulet = new GpuGpulet(this, root, index++, spec, bytes, hasReplicaElsewhere);
             lock (graphsGate)
             {
                 created.RemoveAll(g => g.IsDisposed);
@@ -86,7 +85,6 @@ public sealed class GpuExecutionDevice : IExecutionDevice
             }
             return gpulet;
         }, options.Partitions);
-        Name = $"{root.KindName}: {root.Name} ({memory.CapacityBytes >> 20} MiB reserved, gemm {root.Gemm.Name})";
     }
 
     /// <summary>
@@ -134,20 +132,14 @@ public sealed class GpuExecutionDevice : IExecutionDevice
         }
     }
 
-    /// <inheritdoc />
-    public string Id { get; }
-
     /// <summary>"cuda" or "ilgpu-cpu".</summary>
-    public string Kind => root.KindName;
+    public override string Kind => root.KindName;
 
     /// <inheritdoc />
-    public string Name { get; }
+    public override string Name { get; }
 
     /// <summary>Why the device runs the ILGPU GEMM rather than cuBLAS on CUDA (every place probed for cuBLAS), or null.</summary>
     public string? GemmFallbackReason => root.GemmFallbackReason;
-
-    /// <summary>Bytes of resident weights the gpulets share (the reserved memory less the workspace share).</summary>
-    public long MemoryBudgetBytes { get; }
 
     /// <summary>The settings the device runs with.</summary>
     public GpuExecutionOptions Options { get; }
@@ -169,28 +161,6 @@ public sealed class GpuExecutionDevice : IExecutionDevice
             }
         }
     }
-
-    /// <inheritdoc />
-    public IReadOnlyList<PartitionSpec> Partitions => gpulets.Partitions;
-
-    /// <inheritdoc />
-    public Task EnsureResidentAsync(string model) => gpulets.EnsureResidentAsync(model);
-
-    /// <inheritdoc />
-    public Task<DeviceRunResult> RunAsync(string model, IReadOnlyList<NamedTensor> inputs, IReadOnlyList<string> outputs) =>
-        gpulets.RunAsync(model, inputs, outputs);
-
-    /// <inheritdoc />
-    public bool Evict(string model) => gpulets.Evict(model);
-
-    /// <inheritdoc />
-    public ResidencySnapshot Snapshot() => gpulets.Snapshot();
-
-    /// <inheritdoc />
-    public Task RepartitionAsync(IReadOnlyList<PartitionSpec> partitions) => gpulets.RepartitionAsync(partitions);
-
-    // Asked only when a gpulet evicts, which is after the constructor has set the field.
-    private bool HasReplicaElsewhere(string model, IGpulet self) => gpulets.HasReplicaElsewhere(model, self);
 
     /// <summary>Makes this device's context current on the calling thread (CUDA host-memory registration needs one).</summary>
     public void BindCurrentThread() => root.Accelerator.Bind();
@@ -252,10 +222,10 @@ public sealed class GpuExecutionDevice : IExecutionDevice
     public bool IsDisposed { get; private set; }
 
     /// <summary>Finishes batches in flight, evicts every model, then releases the memory and the device.</summary>
-    public void Dispose()
+    public override void Dispose()
     {
         IsDisposed = true;
-        gpulets.Dispose();
+        base.Dispose();
         Copier.Dispose();
         rootThread.RunAsync(() =>
         {

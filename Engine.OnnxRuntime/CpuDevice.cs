@@ -35,63 +35,28 @@ public sealed record CpuDeviceOptions
 /// <see cref="CpuGpulet"/>). Resident means a live inference session on a gpulet, made from the host-memory
 /// weights; swap-in means building that session; eviction disposes it.
 /// </summary>
-public sealed class CpuDevice : IExecutionDevice
+public sealed class CpuDevice : GpuletDevice
 {
-    private readonly GpuletSet gpulets;
     private int gpuletsMade;
 
     /// <summary>Creates the device split as <see cref="CpuDeviceOptions.Partitions"/> says and starts its threads.</summary>
     /// <exception cref="ArgumentException">The initial split is invalid.</exception>
     public CpuDevice(string id, CpuDeviceOptions options, HostWeightStore weights)
+        : base(id, options.MemoryBudgetBytes)
     {
-        Id = id;
-        MemoryBudgetBytes = options.MemoryBudgetBytes;
         Name = $"CPU ({options.Cores} cores, ONNX Runtime)";
-        gpulets = new GpuletSet(
-            options.MemoryBudgetBytes,
-            (spec, memoryBytes) => new CpuGpulet(
-                $"device-{id}-g{Interlocked.Increment(ref gpuletsMade)}", spec.SmPercent, memoryBytes, options, weights,
-                HasReplicaElsewhere),
+        MakeGpulets(
+            (spec, memoryBytes, hasReplicaElsewhere) => new CpuGpulet(
+                $"device-{id}-g{Interlocked.Increment(ref gpuletsMade)}", spec.SmPercent, memoryBytes, options, weights, hasReplicaElsewhere),
             options.Partitions);
     }
 
     /// <inheritdoc />
-    public string Id { get; }
+    public override string Kind => "cpu";
 
     /// <inheritdoc />
-    public string Kind => "cpu";
-
-    /// <inheritdoc />
-    public string Name { get; }
-
-    /// <inheritdoc />
-    public long MemoryBudgetBytes { get; }
-
-    /// <inheritdoc />
-    public Task EnsureResidentAsync(string model) => gpulets.EnsureResidentAsync(model);
-
-    /// <inheritdoc />
-    public Task<DeviceRunResult> RunAsync(string model, IReadOnlyList<NamedTensor> inputs, IReadOnlyList<string> outputs) =>
-        gpulets.RunAsync(model, inputs, outputs);
-
-    /// <inheritdoc />
-    public bool Evict(string model) => gpulets.Evict(model);
-
-    /// <inheritdoc />
-    public IReadOnlyList<PartitionSpec> Partitions => gpulets.Partitions;
-
-    /// <inheritdoc />
-    public Task RepartitionAsync(IReadOnlyList<PartitionSpec> partitions) => gpulets.RepartitionAsync(partitions);
-
-    /// <inheritdoc />
-    public ResidencySnapshot Snapshot() => gpulets.Snapshot();
-
-    // Asked only when a gpulet evicts, which is after the constructor has set the field.
-    private bool HasReplicaElsewhere(string model, IGpulet self) => gpulets.HasReplicaElsewhere(model, self);
+    public override string Name { get; }
 
     /// <summary>The gpulets now, in partition order (tests).</summary>
-    internal IReadOnlyList<CpuGpulet> Gpulets => [.. gpulets.Gpulets.Cast<CpuGpulet>()];
-
-    /// <summary>Finishes queued work, then drops every session.</summary>
-    public void Dispose() => gpulets.Dispose();
+    internal IReadOnlyList<CpuGpulet> Gpulets => [.. GpuletSet.Gpulets.Cast<CpuGpulet>()];
 }
